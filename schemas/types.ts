@@ -1,0 +1,1153 @@
+/* Generated from schemas/*.schema.json by scripts/gen-types.mjs (npm run gen:types). Do not edit. */
+
+/**
+ * The trigger; attribute is a canonical path.
+ */
+export type AlarmTrigger = ThresholdTrigger | RangeTrigger | MatchTrigger | RateOfChangeTrigger;
+/**
+ * The trigger; an onChange attribute is a canonical path.
+ */
+export type ScriptTrigger = CallTrigger | OnChangeTrigger | IntervalTrigger | ExpressionTrigger;
+export type Parameters = PackageScriptParameter[];
+/**
+ * Any ScadaLink config document; kind selects its schema. Map this schema to the repository's YAML files in your editor.
+ */
+export type Document = {
+  /**
+   * What this document is.
+   */
+  kind: "Repository" | "Site" | "Template" | "Instance" | "InstanceSet" | "SharedScript" | "Batch";
+};
+/**
+ * Parameters of the script, in call order; they are in scope by name.
+ */
+export type Parameters2 = ScriptParameter[];
+/**
+ * How the site logs in to the server: { type: anonymous } (default) or { type: username, username, passwordSecret }.
+ */
+export type Auth = AnonymousAuth | UsernameAuth;
+export type DataConnection = {
+  /**
+   * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  /**
+   * Only opcua is supported (the default).
+   */
+  protocol?: "opcua";
+  /**
+   * Server endpoint URL, e.g. opc.tcp://10.20.0.5:4840. Never put credentials in it.
+   */
+  endpoint: string;
+  /**
+   * OPC UA message security mode.
+   */
+  securityMode?: "None" | "Sign" | "SignAndEncrypt";
+  /**
+   * OPC UA security policy.
+   */
+  securityPolicy?: "None" | "Basic256Sha256" | "Aes128_Sha256_RsaOaep" | "Aes256_Sha256_RsaPss";
+  auth?: Auth;
+  /**
+   * How often the server samples each tag, in milliseconds (default 1000).
+   */
+  samplingIntervalMs?: number;
+  /**
+   * How often the server sends changes, in milliseconds (default 1000).
+   */
+  publishingIntervalMs?: number;
+  /**
+   * Wait between reconnection attempts, in milliseconds (default 5000).
+   */
+  reconnectIntervalMs?: number;
+};
+/**
+ * When the alarm is active: threshold, range, match or rateOfChange on one attribute of the same module.
+ */
+export type AlarmTrigger1 = ThresholdTrigger | RangeTrigger | MatchTrigger | RateOfChangeTrigger;
+/**
+ * When the script runs: call, onChange, interval or expression.
+ */
+export type ScriptTrigger1 = CallTrigger | OnChangeTrigger | IntervalTrigger | ExpressionTrigger;
+
+export interface ScadalinkSchemas {
+  batch?: Batch;
+  common?: Common;
+  "deployment-package"?: DeploymentPackage;
+  document?: Document;
+  "execution-record"?: ExecutionRecord;
+  "instance-set"?: InstanceSet;
+  instance?: Instance;
+  repository?: Repository;
+  "shared-script"?: SharedScript;
+  "site-artifacts"?: SiteArtifacts;
+  "site-manifest"?: SiteManifest;
+  "site-status"?: SiteStatus;
+  site?: Site;
+  template?: Template;
+  "validate-result"?: ValidateResult;
+}
+/**
+ * One reviewed rollout: which instances get their current revision, after which other batches, with what evidence. Created in a pull request; merging it is the deployment.
+ */
+export interface Batch {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "Batch";
+  /**
+   * Batch name: lowercase letters, digits, '.', '_', '-', at most 128 characters, starting with a letter or digit. Dates make good prefixes: 2026-04-20-pilot-line1.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * The instances of the batch: the union of explicit ids and match rules. Fixed once the batch is executed.
+   */
+  select: {
+    /**
+     * Instance ids, <site>/<name>.
+     */
+    instances?: string[];
+    /**
+     * Rules; an instance matching every field of one rule is selected.
+     */
+    match?: MatchRule[];
+  };
+  /**
+   * prepare: write the preparation artifacts, release nothing (default). execute: release the selected instances as compiled at the commit where the batch first became execute.
+   */
+  phase?: "prepare" | "execute";
+  /**
+   * Batches that must be complete before this one is released.
+   */
+  after?: string[];
+  failurePolicy?: {
+    /**
+     * More failed execution records than this halts the batch (default 0).
+     */
+    maxFailed?: number;
+  };
+  /**
+   * Minutes after release within which every site must report; a missing record becomes environment-unavailable (default 60).
+   */
+  deadlineMinutes?: number;
+  /**
+   * Evidence each execution record must reference (default: all four).
+   *
+   * Items: A piece of evidence an execution record references: values-snapshot, alarm-states, connection-health, event-log.
+   */
+  evidence?: ("values-snapshot" | "alarm-states" | "connection-health" | "event-log")[];
+}
+/**
+ * Key/value labels (string to string). Batches select instances by label.
+ */
+export interface Labels {
+  [k: string]: string | undefined;
+}
+export interface MatchRule {
+  /**
+   * The instance's site.
+   */
+  site?: string;
+  /**
+   * The instance's template, or any template it extends.
+   */
+  template?: string;
+  /**
+   * The area or any area below it (Line1 matches Line1/Cell1).
+   */
+  area?: string;
+  labels?: Labels1;
+}
+/**
+ * Key/value labels (string to string). Batches select instances by label.
+ */
+export interface Labels1 {
+  [k: string]: string | undefined;
+}
+/**
+ * Definitions shared by the ScadaLink document and contract schemas.
+ */
+export interface Common {
+  [k: string]: unknown | undefined;
+}
+/**
+ * The flattened configuration of one instance: the contract between controller and site. Members are sorted by path (code-unit order); absent optional fields are null, never missing. revisionHash covers everything else.
+ */
+export interface DeploymentPackage {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion: "scadalink/v1";
+  kind: "DeploymentPackage";
+  instance: PackageInstance;
+  /**
+   * The instance's template followed by its ancestors (extends), nearest first.
+   */
+  templateChain: string[];
+  attributes: PackageAttribute[];
+  alarms: PackageAlarm[];
+  scripts: PackageScript[];
+  /**
+   * Names of the shared scripts this instance's scripts call (directly or through other shared scripts), sorted. Their code is in the site's site.json.
+   */
+  sharedScripts: string[];
+  /**
+   * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   */
+  revisionHash: string;
+}
+export interface PackageInstance {
+  site: string;
+  name: string;
+  area: string | null;
+  template: string;
+  /**
+   * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   */
+  state: "enabled" | "disabled";
+  labels: {
+    [k: string]: string | undefined;
+  };
+}
+export interface PackageAttribute {
+  /**
+   * Canonical path (Inlet.Position).
+   */
+  path: string;
+  /**
+   * Value type of an attribute or script parameter.
+   */
+  dataType: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+  source: "data" | "static";
+  access: "read" | "readWrite";
+  /**
+   * Data connection (data attributes), else null.
+   */
+  connection: string | null;
+  /**
+   * Resolved tag (data attributes), else null.
+   */
+  tag: string | null;
+  units: string | null;
+  /**
+   * Value of a static attribute, else null.
+   */
+  value: boolean | number | string | null;
+}
+export interface PackageAlarm {
+  path: string;
+  trigger: AlarmTrigger;
+  /**
+   * Alarm priority, 1 (lowest) to 1000 (highest). Default 500.
+   */
+  priority: number;
+  /**
+   * Canonical path of the script run on activation.
+   */
+  onTrigger: string | null;
+}
+/**
+ * Active while `attribute op value` holds, e.g. Speed > 1450.
+ */
+export interface ThresholdTrigger {
+  type: "threshold";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   */
+  attribute: string;
+  /**
+   * Comparison of the attribute value (left) with the threshold value (right).
+   */
+  op: ">" | ">=" | "<" | "<=" | "==" | "!=";
+  /**
+   * Threshold the attribute is compared with; must fit the attribute's dataType.
+   */
+  value: boolean | number | string;
+}
+/**
+ * Active while the attribute is outside [low, high].
+ */
+export interface RangeTrigger {
+  type: "range";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   */
+  attribute: string;
+  /**
+   * Lowest normal value (inclusive).
+   */
+  low: number;
+  /**
+   * Highest normal value (inclusive).
+   */
+  high: number;
+}
+/**
+ * Active while the attribute equals value (e.g. a Boolean fault bit, or a state code).
+ */
+export interface MatchTrigger {
+  type: "match";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   */
+  attribute: string;
+  /**
+   * The value that makes the alarm active; must fit the attribute's dataType.
+   */
+  value: boolean | number | string;
+}
+/**
+ * Active while the attribute changes faster than perSecond (absolute change per second).
+ */
+export interface RateOfChangeTrigger {
+  type: "rateOfChange";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   */
+  attribute: string;
+  /**
+   * Largest normal change per second, in the attribute's units; must be > 0.
+   */
+  perSecond: number;
+}
+export interface PackageScript {
+  path: string;
+  trigger: ScriptTrigger;
+  parameters: Parameters;
+  returns: ("Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime") | null;
+  timeoutMs: number;
+  /**
+   * Module path the script was defined in ("" at top level); attributes.get/set and callScript names resolve against it.
+   */
+  scope: string;
+  /**
+   * Function body; line endings normalised to LF, trailing whitespace removed.
+   */
+  code: string;
+}
+/**
+ * Runs only when called: by callScript, or as an alarm's onTrigger.
+ */
+export interface CallTrigger {
+  type: "call";
+}
+/**
+ * Runs each time the attribute's value changes.
+ */
+export interface OnChangeTrigger {
+  type: "onChange";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   */
+  attribute: string;
+}
+/**
+ * Runs every everyMs milliseconds while the instance is enabled.
+ */
+export interface IntervalTrigger {
+  type: "interval";
+  /**
+   * Period in milliseconds; must be > 0.
+   */
+  everyMs: number;
+}
+/**
+ * Runs when the JavaScript expression turns from false to true; it is re-evaluated whenever an attribute of the module changes.
+ */
+export interface ExpressionTrigger {
+  type: "expression";
+  /**
+   * A JavaScript expression using the script API, e.g. attributes.get("Level") > 90.
+   */
+  expression: string;
+}
+export interface PackageScriptParameter {
+  name: string;
+  /**
+   * Value type of an attribute or script parameter.
+   */
+  type: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+}
+/**
+ * batches/<batch>/<instance>.json on a site's status branch: what happened when the site applied one released instance. It references evidence files, never credential values.
+ */
+export interface ExecutionRecord {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion: "scadalink/v1";
+  kind: "ExecutionRecord";
+  batch: string;
+  site: string;
+  /**
+   * Instance name (its id is <site>/<instance>).
+   */
+  instance: string;
+  /**
+   * Revision applied, or null for a released deletion.
+   */
+  revisionHash: string | null;
+  /**
+   * Deploy-branch commit the site applied.
+   */
+  deployCommit: string;
+  /**
+   * Outcome of one released instance on its site. pass; login-blocked (credentials rejected, or the named secret is missing on the site); network-blocked (endpoint unreachable); host-bridge-blocked (server reachable, session or subscription refused); local-runtime-blocked (the site runtime refused the package: script compile, sandbox); data-mismatch (tags missing, wrong data type, bad quality after the settle time); artifact-mismatch (package hash or schema check failed); environment-unavailable (no record before the batch deadline; set by the controller); runtime-error (anything else).
+   */
+  result:
+    | "pass"
+    | "login-blocked"
+    | "network-blocked"
+    | "host-bridge-blocked"
+    | "local-runtime-blocked"
+    | "data-mismatch"
+    | "artifact-mismatch"
+    | "environment-unavailable"
+    | "runtime-error";
+  /**
+   * What happened, in words, for a failed result.
+   */
+  message: string | null;
+  evidence: EvidenceReference[];
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   */
+  startedAt?: string;
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   */
+  recordedAt: string;
+}
+export interface EvidenceReference {
+  /**
+   * A piece of evidence an execution record references: values-snapshot, alarm-states, connection-health, event-log.
+   */
+  item: "values-snapshot" | "alarm-states" | "connection-health" | "event-log";
+  /**
+   * File path on the status branch.
+   */
+  path: string;
+}
+/**
+ * Many instances of one template at one site. Each entry of instances is exactly an Instance with the shared fields (template, site, area, connection, state, parameters, labels) filled in; an entry's own fields win.
+ */
+export interface InstanceSet {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "InstanceSet";
+  /**
+   * Optional name of the set, for people.
+   */
+  name?: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels2;
+  /**
+   * The site of every instance of the set.
+   */
+  site: string;
+  /**
+   * The template of every instance of the set.
+   */
+  template: string;
+  /**
+   * Area of the site, as a path of area names joined by '/': Line1/Cell1. Must exist in the site.
+   */
+  area?: string;
+  /**
+   * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   */
+  state?: "enabled" | "disabled";
+  /**
+   * Default data connection (of the instance's site) for all data attributes.
+   */
+  connection?: string;
+  parameters?: Parameters1;
+  /**
+   * The instances of the set.
+   *
+   * @minItems 1
+   */
+  instances: [InstanceSetEntry, ...InstanceSetEntry[]];
+}
+/**
+ * Key/value labels (string to string). Batches select instances by label.
+ */
+export interface Labels2 {
+  [k: string]: string | undefined;
+}
+/**
+ * Values usable in tag patterns as {{param.NAME}}.
+ */
+export interface Parameters1 {
+  /**
+   * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
+   */
+  [k: string]: boolean | number | string | undefined;
+}
+export interface InstanceSetEntry {
+  /**
+   * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', never containing '..'. It becomes a file name on the deploy branch.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * Area of the site, as a path of area names joined by '/': Line1/Cell1. Must exist in the site.
+   */
+  area?: string;
+  /**
+   * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   */
+  state?: "enabled" | "disabled";
+  /**
+   * Default data connection (of the instance's site) for all data attributes.
+   */
+  connection?: string;
+  parameters?: Parameters1;
+  bindings?: Bindings;
+  overrides?: Overrides;
+}
+/**
+ * Per data attribute (canonical path), where to read it from.
+ */
+export interface Bindings {
+  [k: string]: Binding | undefined;
+}
+/**
+ * Where a data attribute is read from: tag and/or connection. Beats the template's tag pattern and the instance's connection.
+ */
+export interface Binding {
+  /**
+   * Tag (OPC UA node id), e.g. ns=2;s=L1.Pump07.Speed. Placeholders are allowed.
+   */
+  tag?: string;
+  /**
+   * Data connection of the site.
+   */
+  connection?: string;
+}
+/**
+ * Per member (canonical path): a value (shorthand for { value: … }) or the fields to change.
+ */
+export interface Overrides {
+  [k: string]: boolean | number | string | {} | undefined;
+}
+/**
+ * One piece of equipment at a site, made from a template. Its id is <site>/<name>.
+ */
+export interface Instance {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "Instance";
+  /**
+   * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', never containing '..'. It becomes a file name on the deploy branch.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * The site this instance runs at.
+   */
+  site: string;
+  /**
+   * Area of the site, as a path of area names joined by '/': Line1/Cell1. Must exist in the site.
+   */
+  area?: string;
+  /**
+   * The template this instance is made from.
+   */
+  template: string;
+  /**
+   * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   */
+  state?: "enabled" | "disabled";
+  /**
+   * Default data connection (of the instance's site) for all data attributes.
+   */
+  connection?: string;
+  parameters?: Parameters1;
+  bindings?: Bindings;
+  overrides?: Overrides;
+}
+/**
+ * Repository-wide settings. Exactly one, in scadalink.yaml at the root of the config repo.
+ */
+export interface Repository {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "Repository";
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * Branch the controller writes deployment packages to (default scadalink/deploy).
+   */
+  deployBranch?: string;
+  /**
+   * Prefix of the branches sites report status on; the site name is appended (default scadalink/status/).
+   */
+  statusBranchPrefix?: string;
+  /**
+   * auto: every valid commit on main releases every changed instance. batch: instances are released only by batches in phase execute.
+   */
+  rollout?: "auto" | "batch";
+  /**
+   * Globs (relative to the root) of YAML files that are not ScadaLink documents, e.g. .github/** or docs/**.
+   */
+  exclude?: string[];
+}
+/**
+ * A site-wide helper function, called inline from any script with callShared(name, ...args). It cannot reach attributes.
+ */
+export interface SharedScript {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "SharedScript";
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels;
+  parameters?: Parameters2;
+  /**
+   * Value type of an attribute or script parameter.
+   */
+  returns?: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+  /**
+   * The function body (JavaScript, ES2022). Parameters are in scope by name.
+   */
+  code: string;
+}
+export interface ScriptParameter {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * Value type of an attribute or script parameter.
+   */
+  type: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+}
+/**
+ * sites/<site>/site.json on the deploy branch: the site's data connections (secret names only) and every shared script.
+ */
+export interface SiteArtifacts {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion: "scadalink/v1";
+  kind: "SiteArtifacts";
+  site: string;
+  /**
+   * Sorted by name, every default filled in.
+   */
+  dataConnections: ArtifactDataConnection[];
+  /**
+   * Every shared script of the repository, sorted by name.
+   */
+  sharedScripts: ArtifactSharedScript[];
+  /**
+   * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   */
+  revisionHash: string;
+}
+export interface ArtifactDataConnection {
+  name: string;
+  protocol: "opcua";
+  endpoint: string;
+  /**
+   * OPC UA message security mode.
+   */
+  securityMode: "None" | "Sign" | "SignAndEncrypt";
+  /**
+   * OPC UA security policy.
+   */
+  securityPolicy: "None" | "Basic256Sha256" | "Aes128_Sha256_RsaOaep" | "Aes256_Sha256_RsaPss";
+  auth: Auth;
+  samplingIntervalMs: number;
+  publishingIntervalMs: number;
+  reconnectIntervalMs: number;
+}
+export interface AnonymousAuth {
+  type: "anonymous";
+}
+/**
+ * User name and password; the password is a secret provided on the site under passwordSecret.
+ */
+export interface UsernameAuth {
+  type: "username";
+  username: string;
+  /**
+   * Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   */
+  passwordSecret: string;
+}
+export interface ArtifactSharedScript {
+  name: string;
+  parameters: Parameters;
+  returns: ("Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime") | null;
+  code: string;
+}
+/**
+ * sites/<site>/manifest.json on the deploy branch: the revision every instance of the site should run.
+ */
+export interface SiteManifest {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion: "scadalink/v1";
+  kind: "SiteManifest";
+  site: string;
+  /**
+   * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   */
+  siteRevisionHash: string;
+  /**
+   * Instance name to the revisionHash of sites/<site>/instances/<name>.json.
+   */
+  instances: {
+    /**
+     * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+     */
+    [k: string]: string | undefined;
+  };
+  /**
+   * true: the site may apply this manifest even if it removes every instance.
+   */
+  allowEmpty?: boolean;
+}
+/**
+ * status.json on a site's status branch: what the site has applied and how it is doing.
+ */
+export interface SiteStatus {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion: "scadalink/v1";
+  kind: "SiteStatus";
+  site: string;
+  /**
+   * Increases with every report the site makes.
+   */
+  sequence: number;
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   */
+  reportedAt: string;
+  /**
+   * Deploy-branch commit last applied.
+   */
+  deployCommit: string | null;
+  siteRevisionHash: string | null;
+  instances: {
+    [k: string]: InstanceStatus | undefined;
+  };
+  health: SiteHealth;
+}
+export interface InstanceStatus {
+  /**
+   * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   */
+  revisionHash: string;
+  /**
+   * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   */
+  state: "enabled" | "disabled";
+  /**
+   * Outcome of one released instance on its site. pass; login-blocked (credentials rejected, or the named secret is missing on the site); network-blocked (endpoint unreachable); host-bridge-blocked (server reachable, session or subscription refused); local-runtime-blocked (the site runtime refused the package: script compile, sandbox); data-mismatch (tags missing, wrong data type, bad quality after the settle time); artifact-mismatch (package hash or schema check failed); environment-unavailable (no record before the batch deadline; set by the controller); runtime-error (anything else).
+   */
+  result:
+    | "pass"
+    | "login-blocked"
+    | "network-blocked"
+    | "host-bridge-blocked"
+    | "local-runtime-blocked"
+    | "data-mismatch"
+    | "artifact-mismatch"
+    | "environment-unavailable"
+    | "runtime-error";
+  message: string | null;
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   */
+  appliedAt?: string;
+}
+export interface SiteHealth {
+  lastPoll: string | null;
+  connections: ConnectionHealth[];
+  tags: TagCounts;
+}
+export interface ConnectionHealth {
+  name: string;
+  state: "connected" | "connecting" | "disconnected" | "blocked";
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   */
+  since?: string;
+  error?: string | null;
+}
+export interface TagCounts {
+  resolved: number;
+  unresolved: number;
+  bad: number;
+}
+/**
+ * A plant or station that runs one site reconciler: its areas and its data connections (OPC UA servers). Credentials are named, never written here.
+ */
+export interface Site {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "Site";
+  /**
+   * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * Areas of the site, nested: Line1 containing Cell1 is the area path Line1/Cell1.
+   */
+  areas?: Area[];
+  /**
+   * OPC UA servers the site reads and writes.
+   */
+  dataConnections?: DataConnection[];
+  /**
+   * true: a deploy may remove every instance of this site. Without it the site refuses a manifest that would delete all its instances.
+   */
+  allowEmpty?: boolean;
+}
+export interface Area {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  /**
+   * Sub-areas.
+   */
+  areas?: Area[];
+}
+/**
+ * A reusable equipment type: attributes, alarms and scripts, optionally extending one parent template and composing other templates as modules. Instances are made from templates.
+ */
+export interface Template {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "Template";
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  labels?: Labels;
+  extends?: [
+    {
+      description: "Parent template: this template gets every member of it, and may change inherited members only through overrides.";
+      type: "string";
+      minLength: 1;
+    }
+  ];
+  /**
+   * Attributes defined by this template (not inherited ones: change those with overrides).
+   */
+  attributes?: AttributeDefinition[];
+  /**
+   * Alarms defined by this template.
+   */
+  alarms?: AlarmDefinition[];
+  /**
+   * Scripts defined by this template.
+   */
+  scripts?: ScriptDefinition[];
+  /**
+   * Modules: other templates embedded under a name. Their members appear as <Module>.<member>.
+   */
+  compose?: ModuleDefinition[];
+  /**
+   * Changes to inherited or composed members, keyed by canonical path (Rated, Inlet.Travel, Inlet.Actuator.Torque).
+   */
+  overrides?: {
+    [k: string]: MemberOverride | undefined;
+  };
+}
+/**
+ * A named value of the equipment: bound to a device tag (source: data) or a fixed/settable value (source: static).
+ */
+export interface AttributeDefinition {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  /**
+   * Value type of an attribute or script parameter.
+   */
+  dataType: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+  /**
+   * data: read from (and optionally written to) a device tag. static: a value held by the site (default).
+   */
+  source?: "data" | "static";
+  /**
+   * Default tag (OPC UA node id) pattern for a data attribute. Placeholders: {{instance}}, {{site}}, {{area}}, {{module}}, {{attribute}}, {{param.NAME}}.
+   */
+  tag?: string;
+  /**
+   * For data attributes: read (default), or readWrite to let scripts write to the device.
+   */
+  access?: "read" | "readWrite";
+  /**
+   * Engineering units, e.g. rpm, bar, m3/h.
+   */
+  units?: string;
+  /**
+   * Default value of a static attribute; must fit dataType.
+   */
+  value?: boolean | number | string;
+  /**
+   * true: nobody below (derived templates, composing templates, instances) may change this member.
+   */
+  locked?: boolean;
+}
+export interface AlarmDefinition {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  trigger: AlarmTrigger1;
+  /**
+   * Alarm priority, 1 (lowest) to 1000 (highest). Default 500.
+   */
+  priority?: number;
+  /**
+   * Script of the same module run when the alarm becomes active; it must take no parameters.
+   */
+  onTrigger?: string;
+  /**
+   * true: nobody below may change this alarm.
+   */
+  locked?: boolean;
+}
+/**
+ * A JavaScript (ES2022) function body run on the site. API: attributes.get/set, callScript, callShared, log.info/warn/error, now().
+ */
+export interface ScriptDefinition {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  trigger: ScriptTrigger1;
+  parameters?: Parameters2;
+  /**
+   * Value type of an attribute or script parameter.
+   */
+  returns?: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+  /**
+   * Longest a single run may take, in milliseconds (default 5000).
+   */
+  timeoutMs?: number;
+  /**
+   * The function body. Parameters are in scope by name.
+   */
+  code: string;
+  /**
+   * true: nobody below may change this script.
+   */
+  locked?: boolean;
+}
+export interface ModuleDefinition {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   */
+  name: string;
+  /**
+   * The template embedded as this module.
+   */
+  template: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+}
+/**
+ * Fields to change on an inherited or composed member. Attributes: value, tag, units, description, locked (only to true). Alarms: trigger operands, priority, onTrigger, locked. Scripts: code, timeoutMs, trigger operands, locked.
+ */
+export interface MemberOverride {
+  /**
+   * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
+   */
+  value?: boolean | number | string;
+  tag?: string;
+  units?: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   */
+  description?: string;
+  /**
+   * Set to true to lock the member for everything below. A locked member can never be unlocked.
+   */
+  locked?: boolean;
+  trigger?: TriggerOverride;
+  /**
+   * Alarm priority, 1 (lowest) to 1000 (highest). Default 500.
+   */
+  priority?: number;
+  onTrigger?: string;
+  code?: string;
+  timeoutMs?: number;
+  /**
+   * Never overridable (override-field).
+   */
+  dataType?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Never overridable (override-field).
+   */
+  source?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Never overridable (override-field).
+   */
+  access?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Never overridable (override-field).
+   */
+  parameters?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Never overridable (override-field).
+   */
+  returns?: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
+ * New operands for an inherited trigger. Alarms: value, op, low, high, perSecond. Scripts: everyMs, expression. The trigger type and attribute never change.
+ */
+export interface TriggerOverride {
+  /**
+   * Never overridable (override-field).
+   */
+  type?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Never overridable (override-field).
+   */
+  attribute?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Comparison of the attribute value (left) with the threshold value (right).
+   */
+  op?: ">" | ">=" | "<" | "<=" | "==" | "!=";
+  /**
+   * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
+   */
+  value?: boolean | number | string;
+  low?: number;
+  high?: number;
+  perSecond?: number;
+  everyMs?: number;
+  expression?: string;
+}
+/**
+ * What `scadalink validate --format json` prints: exactly one object.
+ */
+export interface ValidateResult {
+  /**
+   * true when there is no error (warnings allowed).
+   */
+  ok: boolean;
+  errorCount: number;
+  warningCount: number;
+  diagnostics: Diagnostic[];
+  stats: ValidateStats;
+}
+export interface Diagnostic {
+  /**
+   * Stable id of the validation rule.
+   */
+  rule: string;
+  severity: "error" | "warning";
+  message: string;
+  /**
+   * Path relative to the repository root, with '/' separators.
+   */
+  file: string;
+  line: number;
+  column: number;
+}
+export interface ValidateStats {
+  documents: number;
+  templates: number;
+  instances: number;
+  sites: number;
+  durationMs: number;
+}
