@@ -1,14 +1,35 @@
 /* Generated from schemas/*.schema.json by scripts/gen-types.mjs (npm run gen:types). Do not edit. */
 
 /**
- * The trigger; attribute is a canonical path.
+ * When the alarm is active: threshold, range, match or rateOfChange on one attribute of the same module.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "AlarmTrigger".
  */
 export type AlarmTrigger = ThresholdTrigger | RangeTrigger | MatchTrigger | RateOfChangeTrigger;
 /**
- * The trigger; an onChange attribute is a canonical path.
+ * When the script runs: call, onChange, interval or expression.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "ScriptTrigger".
  */
 export type ScriptTrigger = CallTrigger | OnChangeTrigger | IntervalTrigger | ExpressionTrigger;
-export type Parameters = PackageScriptParameter[];
+/**
+ * Parameters of the script, in call order; they are in scope by name.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "Parameters".
+ */
+export type Parameters = ScriptParameter[];
+/**
+ * The trigger; attribute is a canonical path.
+ */
+export type AlarmTrigger1 = ThresholdTrigger | RangeTrigger | MatchTrigger | RateOfChangeTrigger;
+/**
+ * The trigger; an onChange attribute is a canonical path.
+ */
+export type ScriptTrigger1 = CallTrigger | OnChangeTrigger | IntervalTrigger | ExpressionTrigger;
+export type Parameters1 = PackageScriptParameter[];
 /**
  * Any ScadaLink config document; kind selects its schema. Map this schema to the repository's YAML files in your editor.
  */
@@ -19,20 +40,29 @@ export type Document = {
   kind: "Repository" | "Site" | "Template" | "Instance" | "InstanceSet" | "SharedScript" | "Batch";
 };
 /**
- * Parameters of the script, in call order; they are in scope by name.
- */
-export type Parameters2 = ScriptParameter[];
-/**
  * How the site logs in to the server: { type: anonymous } (default) or { type: username, username, passwordSecret }.
+ *
+ * This interface was referenced by `Site`'s JSON-Schema
+ * via the `definition` "Auth".
  */
 export type Auth = AnonymousAuth | UsernameAuth;
+/**
+ * This interface was referenced by `Site`'s JSON-Schema
+ * via the `definition` "DataConnection".
+ */
 export type DataConnection = {
   /**
    * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SiteName".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   /**
@@ -65,14 +95,6 @@ export type DataConnection = {
    */
   reconnectIntervalMs?: number;
 };
-/**
- * When the alarm is active: threshold, range, match or rateOfChange on one attribute of the same module.
- */
-export type AlarmTrigger1 = ThresholdTrigger | RangeTrigger | MatchTrigger | RateOfChangeTrigger;
-/**
- * When the script runs: call, onChange, interval or expression.
- */
-export type ScriptTrigger1 = CallTrigger | OnChangeTrigger | IntervalTrigger | ExpressionTrigger;
 
 export interface ScadalinkSchemas {
   batch?: Batch;
@@ -97,15 +119,24 @@ export interface ScadalinkSchemas {
 export interface Batch {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion?: "scadalink/v1";
   kind: "Batch";
   /**
    * Batch name: lowercase letters, digits, '.', '_', '-', at most 128 characters, starting with a letter or digit. Dates make good prefixes: 2026-04-20-pilot-line1.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "BatchName".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels;
@@ -144,15 +175,25 @@ export interface Batch {
    * Evidence each execution record must reference (default: all four).
    *
    * Items: A piece of evidence an execution record references: values-snapshot, alarm-states, connection-health, event-log.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "EvidenceItem".
    */
   evidence?: ("values-snapshot" | "alarm-states" | "connection-health" | "event-log")[];
 }
 /**
  * Key/value labels (string to string). Batches select instances by label.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "Labels".
  */
 export interface Labels {
   [k: string]: string | undefined;
 }
+/**
+ * This interface was referenced by `Batch`'s JSON-Schema
+ * via the `definition` "MatchRule".
+ */
 export interface MatchRule {
   /**
    * The instance's site.
@@ -181,11 +222,183 @@ export interface Common {
   [k: string]: unknown | undefined;
 }
 /**
+ * Active while `attribute op value` holds, e.g. Speed > 1450.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "ThresholdTrigger".
+ */
+export interface ThresholdTrigger {
+  type: "threshold";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "AttributePath".
+   */
+  attribute: string;
+  /**
+   * Comparison of the attribute value (left) with the threshold value (right).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ComparisonOperator".
+   */
+  op: ">" | ">=" | "<" | "<=" | "==" | "!=";
+  /**
+   * Threshold the attribute is compared with; must fit the attribute's dataType.
+   */
+  value: boolean | number | string;
+}
+/**
+ * Active while the attribute is outside [low, high].
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "RangeTrigger".
+ */
+export interface RangeTrigger {
+  type: "range";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "AttributePath".
+   */
+  attribute: string;
+  /**
+   * Lowest normal value (inclusive).
+   */
+  low: number;
+  /**
+   * Highest normal value (inclusive).
+   */
+  high: number;
+}
+/**
+ * Active while the attribute equals value (e.g. a Boolean fault bit, or a state code).
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "MatchTrigger".
+ */
+export interface MatchTrigger {
+  type: "match";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "AttributePath".
+   */
+  attribute: string;
+  /**
+   * The value that makes the alarm active; must fit the attribute's dataType.
+   */
+  value: boolean | number | string;
+}
+/**
+ * Active while the attribute changes faster than perSecond (absolute change per second).
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "RateOfChangeTrigger".
+ */
+export interface RateOfChangeTrigger {
+  type: "rateOfChange";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "AttributePath".
+   */
+  attribute: string;
+  /**
+   * Largest normal change per second, in the attribute's units; must be > 0.
+   */
+  perSecond: number;
+}
+/**
+ * Runs only when called: by callScript, or as an alarm's onTrigger.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "CallTrigger".
+ */
+export interface CallTrigger {
+  type: "call";
+}
+/**
+ * Runs each time the attribute's value changes.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "OnChangeTrigger".
+ */
+export interface OnChangeTrigger {
+  type: "onChange";
+  /**
+   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "AttributePath".
+   */
+  attribute: string;
+}
+/**
+ * Runs every everyMs milliseconds while the instance is enabled.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "IntervalTrigger".
+ */
+export interface IntervalTrigger {
+  type: "interval";
+  /**
+   * Period in milliseconds; must be > 0.
+   */
+  everyMs: number;
+}
+/**
+ * Runs when the JavaScript expression turns from false to true; it is re-evaluated whenever an attribute of the module changes.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "ExpressionTrigger".
+ */
+export interface ExpressionTrigger {
+  type: "expression";
+  /**
+   * A JavaScript expression using the script API, e.g. attributes.get("Level") > 90.
+   */
+  expression: string;
+}
+/**
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "Parameter".
+ */
+export interface ScriptParameter {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
+   */
+  name: string;
+  /**
+   * Value type of an attribute or script parameter.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "DataType".
+   */
+  type: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+  /**
+   * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
+   */
+  description?: string;
+}
+/**
  * The flattened configuration of one instance: the contract between controller and site. Members are sorted by path (code-unit order); absent optional fields are null, never missing. revisionHash covers everything else.
  */
 export interface DeploymentPackage {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion: "scadalink/v1";
   kind: "DeploymentPackage";
@@ -203,6 +416,9 @@ export interface DeploymentPackage {
   sharedScripts: string[];
   /**
    * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "RevisionHash".
    */
   revisionHash: string;
 }
@@ -213,12 +429,19 @@ export interface PackageInstance {
   template: string;
   /**
    * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "InstanceState".
    */
   state: "enabled" | "disabled";
   labels: {
     [k: string]: string | undefined;
   };
 }
+/**
+ * This interface was referenced by `DeploymentPackage`'s JSON-Schema
+ * via the `definition` "PackageAttribute".
+ */
 export interface PackageAttribute {
   /**
    * Canonical path (Inlet.Position).
@@ -226,6 +449,9 @@ export interface PackageAttribute {
   path: string;
   /**
    * Value type of an attribute or script parameter.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "DataType".
    */
   dataType: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
   source: "data" | "static";
@@ -244,11 +470,18 @@ export interface PackageAttribute {
    */
   value: boolean | number | string | null;
 }
+/**
+ * This interface was referenced by `DeploymentPackage`'s JSON-Schema
+ * via the `definition` "PackageAlarm".
+ */
 export interface PackageAlarm {
   path: string;
-  trigger: AlarmTrigger;
+  trigger: AlarmTrigger1;
   /**
    * Alarm priority, 1 (lowest) to 1000 (highest). Default 500.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Priority".
    */
   priority: number;
   /**
@@ -257,73 +490,13 @@ export interface PackageAlarm {
   onTrigger: string | null;
 }
 /**
- * Active while `attribute op value` holds, e.g. Speed > 1450.
+ * This interface was referenced by `DeploymentPackage`'s JSON-Schema
+ * via the `definition` "PackageScript".
  */
-export interface ThresholdTrigger {
-  type: "threshold";
-  /**
-   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
-   */
-  attribute: string;
-  /**
-   * Comparison of the attribute value (left) with the threshold value (right).
-   */
-  op: ">" | ">=" | "<" | "<=" | "==" | "!=";
-  /**
-   * Threshold the attribute is compared with; must fit the attribute's dataType.
-   */
-  value: boolean | number | string;
-}
-/**
- * Active while the attribute is outside [low, high].
- */
-export interface RangeTrigger {
-  type: "range";
-  /**
-   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
-   */
-  attribute: string;
-  /**
-   * Lowest normal value (inclusive).
-   */
-  low: number;
-  /**
-   * Highest normal value (inclusive).
-   */
-  high: number;
-}
-/**
- * Active while the attribute equals value (e.g. a Boolean fault bit, or a state code).
- */
-export interface MatchTrigger {
-  type: "match";
-  /**
-   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
-   */
-  attribute: string;
-  /**
-   * The value that makes the alarm active; must fit the attribute's dataType.
-   */
-  value: boolean | number | string;
-}
-/**
- * Active while the attribute changes faster than perSecond (absolute change per second).
- */
-export interface RateOfChangeTrigger {
-  type: "rateOfChange";
-  /**
-   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
-   */
-  attribute: string;
-  /**
-   * Largest normal change per second, in the attribute's units; must be > 0.
-   */
-  perSecond: number;
-}
 export interface PackageScript {
   path: string;
-  trigger: ScriptTrigger;
-  parameters: Parameters;
+  trigger: ScriptTrigger1;
+  parameters: Parameters1;
   returns: ("Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime") | null;
   timeoutMs: number;
   /**
@@ -335,46 +508,13 @@ export interface PackageScript {
    */
   code: string;
 }
-/**
- * Runs only when called: by callScript, or as an alarm's onTrigger.
- */
-export interface CallTrigger {
-  type: "call";
-}
-/**
- * Runs each time the attribute's value changes.
- */
-export interface OnChangeTrigger {
-  type: "onChange";
-  /**
-   * Path of an attribute relative to the module the member is defined in: Speed, or Actuator.Torque inside a composed module.
-   */
-  attribute: string;
-}
-/**
- * Runs every everyMs milliseconds while the instance is enabled.
- */
-export interface IntervalTrigger {
-  type: "interval";
-  /**
-   * Period in milliseconds; must be > 0.
-   */
-  everyMs: number;
-}
-/**
- * Runs when the JavaScript expression turns from false to true; it is re-evaluated whenever an attribute of the module changes.
- */
-export interface ExpressionTrigger {
-  type: "expression";
-  /**
-   * A JavaScript expression using the script API, e.g. attributes.get("Level") > 90.
-   */
-  expression: string;
-}
 export interface PackageScriptParameter {
   name: string;
   /**
    * Value type of an attribute or script parameter.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "DataType".
    */
   type: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
 }
@@ -384,6 +524,9 @@ export interface PackageScriptParameter {
 export interface ExecutionRecord {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion: "scadalink/v1";
   kind: "ExecutionRecord";
@@ -403,6 +546,9 @@ export interface ExecutionRecord {
   deployCommit: string;
   /**
    * Outcome of one released instance on its site. pass; login-blocked (credentials rejected, or the named secret is missing on the site); network-blocked (endpoint unreachable); host-bridge-blocked (server reachable, session or subscription refused); local-runtime-blocked (the site runtime refused the package: script compile, sandbox); data-mismatch (tags missing, wrong data type, bad quality after the settle time); artifact-mismatch (package hash or schema check failed); environment-unavailable (no record before the batch deadline; set by the controller); runtime-error (anything else).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ResultState".
    */
   result:
     | "pass"
@@ -421,16 +567,25 @@ export interface ExecutionRecord {
   evidence: EvidenceReference[];
   /**
    * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
    */
   startedAt?: string;
   /**
    * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
    */
   recordedAt: string;
 }
 export interface EvidenceReference {
   /**
    * A piece of evidence an execution record references: values-snapshot, alarm-states, connection-health, event-log.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "EvidenceItem".
    */
   item: "values-snapshot" | "alarm-states" | "connection-health" | "event-log";
   /**
@@ -444,6 +599,9 @@ export interface EvidenceReference {
 export interface InstanceSet {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion?: "scadalink/v1";
   kind: "InstanceSet";
@@ -453,6 +611,9 @@ export interface InstanceSet {
   name?: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels2;
@@ -466,17 +627,26 @@ export interface InstanceSet {
   template: string;
   /**
    * Area of the site, as a path of area names joined by '/': Line1/Cell1. Must exist in the site.
+   *
+   * This interface was referenced by `Instance`'s JSON-Schema
+   * via the `definition` "AreaPath".
    */
   area?: string;
   /**
    * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "InstanceState".
    */
   state?: "enabled" | "disabled";
   /**
    * Default data connection (of the instance's site) for all data attributes.
+   *
+   * This interface was referenced by `Instance`'s JSON-Schema
+   * via the `definition` "ConnectionRef".
    */
   connection?: string;
-  parameters?: Parameters1;
+  parameters?: Parameters2;
   /**
    * The instances of the set.
    *
@@ -492,47 +662,78 @@ export interface Labels2 {
 }
 /**
  * Values usable in tag patterns as {{param.NAME}}.
+ *
+ * This interface was referenced by `Instance`'s JSON-Schema
+ * via the `definition` "Parameters".
  */
-export interface Parameters1 {
+export interface Parameters2 {
   /**
    * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Scalar".
    */
   [k: string]: boolean | number | string | undefined;
 }
+/**
+ * This interface was referenced by `InstanceSet`'s JSON-Schema
+ * via the `definition` "Entry".
+ */
 export interface InstanceSetEntry {
   /**
    * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', never containing '..'. It becomes a file name on the deploy branch.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "InstanceName".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels;
   /**
    * Area of the site, as a path of area names joined by '/': Line1/Cell1. Must exist in the site.
+   *
+   * This interface was referenced by `Instance`'s JSON-Schema
+   * via the `definition` "AreaPath".
    */
   area?: string;
   /**
    * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "InstanceState".
    */
   state?: "enabled" | "disabled";
   /**
    * Default data connection (of the instance's site) for all data attributes.
+   *
+   * This interface was referenced by `Instance`'s JSON-Schema
+   * via the `definition` "ConnectionRef".
    */
   connection?: string;
-  parameters?: Parameters1;
+  parameters?: Parameters2;
   bindings?: Bindings;
   overrides?: Overrides;
 }
 /**
  * Per data attribute (canonical path), where to read it from.
+ *
+ * This interface was referenced by `Instance`'s JSON-Schema
+ * via the `definition` "Bindings".
  */
 export interface Bindings {
   [k: string]: Binding | undefined;
 }
 /**
  * Where a data attribute is read from: tag and/or connection. Beats the template's tag pattern and the instance's connection.
+ *
+ * This interface was referenced by `Instance`'s JSON-Schema
+ * via the `definition` "Binding".
  */
 export interface Binding {
   /**
@@ -546,9 +747,12 @@ export interface Binding {
 }
 /**
  * Per member (canonical path): a value (shorthand for { value: … }) or the fields to change.
+ *
+ * This interface was referenced by `Instance`'s JSON-Schema
+ * via the `definition` "Overrides".
  */
 export interface Overrides {
-  [k: string]: boolean | number | string | {} | undefined;
+  [k: string]: boolean | number | string | InstanceOverride | undefined;
 }
 /**
  * One piece of equipment at a site, made from a template. Its id is <site>/<name>.
@@ -556,15 +760,24 @@ export interface Overrides {
 export interface Instance {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion?: "scadalink/v1";
   kind: "Instance";
   /**
    * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', never containing '..'. It becomes a file name on the deploy branch.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "InstanceName".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels;
@@ -574,6 +787,9 @@ export interface Instance {
   site: string;
   /**
    * Area of the site, as a path of area names joined by '/': Line1/Cell1. Must exist in the site.
+   *
+   * This interface was referenced by `Instance`'s JSON-Schema
+   * via the `definition` "AreaPath".
    */
   area?: string;
   /**
@@ -586,11 +802,118 @@ export interface Instance {
   state?: "enabled" | "disabled";
   /**
    * Default data connection (of the instance's site) for all data attributes.
+   *
+   * This interface was referenced by `Instance`'s JSON-Schema
+   * via the `definition` "ConnectionRef".
    */
   connection?: string;
-  parameters?: Parameters1;
+  parameters?: Parameters2;
   bindings?: Bindings;
   overrides?: Overrides;
+}
+/**
+ * Attributes: value (static only). Alarms: priority, trigger operands (value, op, low, high, perSecond). Scripts cannot be overridden by an instance.
+ *
+ * This interface was referenced by `Instance`'s JSON-Schema
+ * via the `definition` "InstanceOverride".
+ */
+export interface InstanceOverride {
+  /**
+   * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Scalar".
+   */
+  value?: boolean | number | string;
+  /**
+   * Alarm priority, 1 (lowest) to 1000 (highest). Default 500.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Priority".
+   */
+  priority?: number;
+  trigger?: TriggerOverride;
+  /**
+   * Not overridable here: use bindings.
+   */
+  tag?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Not overridable by an instance (override-field).
+   */
+  units?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Not overridable by an instance (override-field).
+   */
+  description?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Not overridable by an instance (override-field).
+   */
+  locked?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Not overridable by an instance (override-field).
+   */
+  onTrigger?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Scripts cannot be overridden by an instance (override-scope).
+   */
+  code?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Scripts cannot be overridden by an instance (override-scope).
+   */
+  timeoutMs?: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
+ * New operands for an inherited trigger. Alarms: value, op, low, high, perSecond. Scripts: everyMs, expression. The trigger type and attribute never change.
+ *
+ * This interface was referenced by `Template`'s JSON-Schema
+ * via the `definition` "TriggerOverride".
+ */
+export interface TriggerOverride {
+  /**
+   * Never overridable (override-field).
+   */
+  type?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Never overridable (override-field).
+   */
+  attribute?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Comparison of the attribute value (left) with the threshold value (right).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ComparisonOperator".
+   */
+  op?: ">" | ">=" | "<" | "<=" | "==" | "!=";
+  /**
+   * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Scalar".
+   */
+  value?: boolean | number | string;
+  low?: number;
+  high?: number;
+  perSecond?: number;
+  everyMs?: number;
+  expression?: string;
 }
 /**
  * Repository-wide settings. Exactly one, in scadalink.yaml at the root of the config repo.
@@ -598,11 +921,17 @@ export interface Instance {
 export interface Repository {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion?: "scadalink/v1";
   kind: "Repository";
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels;
@@ -629,19 +958,28 @@ export interface Repository {
 export interface SharedScript {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion?: "scadalink/v1";
   kind: "SharedScript";
   /**
    * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels;
-  parameters?: Parameters2;
+  parameters?: Parameters;
   /**
    * Value type of an attribute or script parameter.
    */
@@ -651,26 +989,15 @@ export interface SharedScript {
    */
   code: string;
 }
-export interface ScriptParameter {
-  /**
-   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
-   */
-  name: string;
-  /**
-   * Value type of an attribute or script parameter.
-   */
-  type: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
-  /**
-   * Free text for people; never part of a deployment package.
-   */
-  description?: string;
-}
 /**
  * sites/<site>/site.json on the deploy branch: the site's data connections (secret names only) and every shared script.
  */
 export interface SiteArtifacts {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion: "scadalink/v1";
   kind: "SiteArtifacts";
@@ -685,6 +1012,9 @@ export interface SiteArtifacts {
   sharedScripts: ArtifactSharedScript[];
   /**
    * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "RevisionHash".
    */
   revisionHash: string;
 }
@@ -694,10 +1024,16 @@ export interface ArtifactDataConnection {
   endpoint: string;
   /**
    * OPC UA message security mode.
+   *
+   * This interface was referenced by `Site`'s JSON-Schema
+   * via the `definition` "SecurityMode".
    */
   securityMode: "None" | "Sign" | "SignAndEncrypt";
   /**
    * OPC UA security policy.
+   *
+   * This interface was referenced by `Site`'s JSON-Schema
+   * via the `definition` "SecurityPolicy".
    */
   securityPolicy: "None" | "Basic256Sha256" | "Aes128_Sha256_RsaOaep" | "Aes256_Sha256_RsaPss";
   auth: Auth;
@@ -705,23 +1041,33 @@ export interface ArtifactDataConnection {
   publishingIntervalMs: number;
   reconnectIntervalMs: number;
 }
+/**
+ * This interface was referenced by `Site`'s JSON-Schema
+ * via the `definition` "AnonymousAuth".
+ */
 export interface AnonymousAuth {
   type: "anonymous";
 }
 /**
  * User name and password; the password is a secret provided on the site under passwordSecret.
+ *
+ * This interface was referenced by `Site`'s JSON-Schema
+ * via the `definition` "UsernameAuth".
  */
 export interface UsernameAuth {
   type: "username";
   username: string;
   /**
    * Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SecretName".
    */
   passwordSecret: string;
 }
 export interface ArtifactSharedScript {
   name: string;
-  parameters: Parameters;
+  parameters: Parameters1;
   returns: ("Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime") | null;
   code: string;
 }
@@ -731,6 +1077,9 @@ export interface ArtifactSharedScript {
 export interface SiteManifest {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion: "scadalink/v1";
   kind: "SiteManifest";
@@ -745,6 +1094,9 @@ export interface SiteManifest {
   instances: {
     /**
      * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+     *
+     * This interface was referenced by `Common`'s JSON-Schema
+     * via the `definition` "RevisionHash".
      */
     [k: string]: string | undefined;
   };
@@ -759,6 +1111,9 @@ export interface SiteManifest {
 export interface SiteStatus {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion: "scadalink/v1";
   kind: "SiteStatus";
@@ -769,6 +1124,9 @@ export interface SiteStatus {
   sequence: number;
   /**
    * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
    */
   reportedAt: string;
   /**
@@ -784,14 +1142,23 @@ export interface SiteStatus {
 export interface InstanceStatus {
   /**
    * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "RevisionHash".
    */
   revisionHash: string;
   /**
    * enabled: running on the site. disabled: configuration kept, runtime stopped.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "InstanceState".
    */
   state: "enabled" | "disabled";
   /**
    * Outcome of one released instance on its site. pass; login-blocked (credentials rejected, or the named secret is missing on the site); network-blocked (endpoint unreachable); host-bridge-blocked (server reachable, session or subscription refused); local-runtime-blocked (the site runtime refused the package: script compile, sandbox); data-mismatch (tags missing, wrong data type, bad quality after the settle time); artifact-mismatch (package hash or schema check failed); environment-unavailable (no record before the batch deadline; set by the controller); runtime-error (anything else).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ResultState".
    */
   result:
     | "pass"
@@ -806,6 +1173,9 @@ export interface InstanceStatus {
   message: string | null;
   /**
    * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
    */
   appliedAt?: string;
 }
@@ -819,6 +1189,9 @@ export interface ConnectionHealth {
   state: "connected" | "connecting" | "disconnected" | "blocked";
   /**
    * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
    */
   since?: string;
   error?: string | null;
@@ -834,15 +1207,24 @@ export interface TagCounts {
 export interface Site {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion?: "scadalink/v1";
   kind: "Site";
   /**
    * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SiteName".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels;
@@ -859,13 +1241,23 @@ export interface Site {
    */
   allowEmpty?: boolean;
 }
+/**
+ * This interface was referenced by `Site`'s JSON-Schema
+ * via the `definition` "Area".
+ */
 export interface Area {
   /**
    * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   /**
@@ -879,25 +1271,27 @@ export interface Area {
 export interface Template {
   /**
    * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
    */
   apiVersion?: "scadalink/v1";
   kind: "Template";
   /**
    * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   labels?: Labels;
-  extends?: [
-    {
-      description: "Parent template: this template gets every member of it, and may change inherited members only through overrides.";
-      type: "string";
-      minLength: 1;
-    }
-  ];
   /**
    * Attributes defined by this template (not inherited ones: change those with overrides).
    */
@@ -920,21 +1314,37 @@ export interface Template {
   overrides?: {
     [k: string]: MemberOverride | undefined;
   };
+  /**
+   * Parent template: this template gets every member of it, and may change inherited members only through overrides.
+   */
+  extends?: string;
 }
 /**
  * A named value of the equipment: bound to a device tag (source: data) or a fixed/settable value (source: static).
+ *
+ * This interface was referenced by `Template`'s JSON-Schema
+ * via the `definition` "Attribute".
  */
 export interface AttributeDefinition {
   /**
    * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   /**
    * Value type of an attribute or script parameter.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "DataType".
    */
   dataType: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
   /**
@@ -962,18 +1372,31 @@ export interface AttributeDefinition {
    */
   locked?: boolean;
 }
+/**
+ * This interface was referenced by `Template`'s JSON-Schema
+ * via the `definition` "Alarm".
+ */
 export interface AlarmDefinition {
   /**
    * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
-  trigger: AlarmTrigger1;
+  trigger: AlarmTrigger;
   /**
    * Alarm priority, 1 (lowest) to 1000 (highest). Default 500.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Priority".
    */
   priority?: number;
   /**
@@ -987,18 +1410,27 @@ export interface AlarmDefinition {
 }
 /**
  * A JavaScript (ES2022) function body run on the site. API: attributes.get/set, callScript, callShared, log.info/warn/error, now().
+ *
+ * This interface was referenced by `Template`'s JSON-Schema
+ * via the `definition` "Script".
  */
 export interface ScriptDefinition {
   /**
    * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
    */
   name: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
-  trigger: ScriptTrigger1;
-  parameters?: Parameters2;
+  trigger: ScriptTrigger;
+  parameters?: Parameters;
   /**
    * Value type of an attribute or script parameter.
    */
@@ -1016,9 +1448,16 @@ export interface ScriptDefinition {
    */
   locked?: boolean;
 }
+/**
+ * This interface was referenced by `Template`'s JSON-Schema
+ * via the `definition` "Module".
+ */
 export interface ModuleDefinition {
   /**
    * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
    */
   name: string;
   /**
@@ -1027,21 +1466,33 @@ export interface ModuleDefinition {
   template: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
 }
 /**
  * Fields to change on an inherited or composed member. Attributes: value, tag, units, description, locked (only to true). Alarms: trigger operands, priority, onTrigger, locked. Scripts: code, timeoutMs, trigger operands, locked.
+ *
+ * This interface was referenced by `Template`'s JSON-Schema
+ * via the `definition` "MemberOverride".
  */
 export interface MemberOverride {
   /**
    * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Scalar".
    */
   value?: boolean | number | string;
   tag?: string;
   units?: string;
   /**
    * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
    */
   description?: string;
   /**
@@ -1051,6 +1502,9 @@ export interface MemberOverride {
   trigger?: TriggerOverride;
   /**
    * Alarm priority, 1 (lowest) to 1000 (highest). Default 500.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Priority".
    */
   priority?: number;
   onTrigger?: string;
@@ -1088,36 +1542,6 @@ export interface MemberOverride {
   };
 }
 /**
- * New operands for an inherited trigger. Alarms: value, op, low, high, perSecond. Scripts: everyMs, expression. The trigger type and attribute never change.
- */
-export interface TriggerOverride {
-  /**
-   * Never overridable (override-field).
-   */
-  type?: {
-    [k: string]: unknown | undefined;
-  };
-  /**
-   * Never overridable (override-field).
-   */
-  attribute?: {
-    [k: string]: unknown | undefined;
-  };
-  /**
-   * Comparison of the attribute value (left) with the threshold value (right).
-   */
-  op?: ">" | ">=" | "<" | "<=" | "==" | "!=";
-  /**
-   * A literal value: boolean, number or string (DateTime values are ISO 8601 strings).
-   */
-  value?: boolean | number | string;
-  low?: number;
-  high?: number;
-  perSecond?: number;
-  everyMs?: number;
-  expression?: string;
-}
-/**
  * What `scadalink validate --format json` prints: exactly one object.
  */
 export interface ValidateResult {
@@ -1130,9 +1554,16 @@ export interface ValidateResult {
   diagnostics: Diagnostic[];
   stats: ValidateStats;
 }
+/**
+ * This interface was referenced by `ValidateResult`'s JSON-Schema
+ * via the `definition` "Diagnostic".
+ */
 export interface Diagnostic {
   /**
    * Stable id of the validation rule.
+   *
+   * This interface was referenced by `ValidateResult`'s JSON-Schema
+   * via the `definition` "RuleId".
    */
   rule: string;
   severity: "error" | "warning";

@@ -20,15 +20,33 @@ const root = {
   properties: Object.fromEntries(files.map((f) => [f.replace(".schema.json", ""), { $ref: f }])),
 };
 
+// json-schema-to-typescript's normaliser rewrites every "extends" key as its own keyword, even a property named
+// extends (Template.extends); rename that property while generating and restore it in the output.
+const RENAMED = "extends_property__";
+const read = (file) => {
+  const schema = JSON.parse(readFileSync(file.url.startsWith("file:") ? fileURLToPath(file.url) : file.url, "utf8"));
+  const visit = (node) => {
+    if (!node || typeof node !== "object") return;
+    if (node.properties && Object.hasOwn(node.properties, "extends")) {
+      node.properties[RENAMED] = node.properties.extends;
+      delete node.properties.extends;
+    }
+    Object.values(node).forEach(visit);
+  };
+  visit(schema);
+  return schema;
+};
+
 const banner = `/* Generated from schemas/*.schema.json by scripts/gen-types.mjs (npm run gen:types). Do not edit. */`;
 const ts = await compile(root, "ScadalinkSchemas", {
   cwd: schemasDir,
   bannerComment: banner,
   additionalProperties: false,
-  unreachableDefinitions: false,
+  unreachableDefinitions: true,
   strictIndexSignatures: true,
   style: { printWidth: 120 },
-});
+  $refOptions: { resolve: { file: { order: 1, canRead: /\.json$/, read } } },
+}).then((out) => out.replaceAll(RENAMED, "extends"));
 
 if (process.argv.includes("--check")) {
   let current = "";

@@ -1,0 +1,113 @@
+import type { Loc } from "../diagnostics.js";
+
+/** One source file: its repo-relative path, its text and the offsets where its lines start. */
+export class SourceText {
+  private lineStarts: number[] | undefined;
+  constructor(
+    readonly path: string,
+    readonly text: string,
+  ) {}
+
+  /** 1-based line and column of a character offset. */
+  loc(offset: number): Loc {
+    const starts = (this.lineStarts ??= computeLineStarts(this.text));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: this.path, line: lo + 1, column: offset - starts[lo]! + 1 };
+  }
+}
+
+function computeLineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** Where a map or sequence of loaded data came from: offsets of the node, its keys and its values. */
+interface NodeInfo {
+  src: SourceText;
+  at: number;
+  keys?: Map<string, { key: number; value: number }>;
+  items?: number[];
+}
+
+const infos = new WeakMap<object, NodeInfo>();
+
+export function recordMap(obj: object, src: SourceText, at: number, keys: Map<string, { key: number; value: number }>) {
+  infos.set(obj, { src, at, keys });
+}
+
+export function recordSeq(arr: unknown[], src: SourceText, at: number, items: number[]) {
+  infos.set(arr, { src, at, items });
+}
+
+const UNKNOWN: Loc = { file: "<unknown>", line: 1, column: 1 };
+
+/** Start of a loaded map or sequence. */
+export function at(obj: object): Loc {
+  const info = infos.get(obj);
+  return info ? info.src.loc(info.at) : UNKNOWN;
+}
+
+/** A key of a loaded map (the offending key), or the map itself when the key is absent. */
+export function atKey(obj: object, key: string): Loc {
+  const info = infos.get(obj);
+  if (!info) return UNKNOWN;
+  const k = info.keys?.get(key);
+  return info.src.loc(k ? k.key : info.at);
+}
+
+/** The value under a key of a loaded map (or an item of a sequence); falls back to the key, then the map. */
+export function atValue(obj: object, key: string | number): Loc {
+  const info = infos.get(obj);
+  if (!info) return UNKNOWN;
+  if (typeof key === "number") return info.src.loc(info.items?.[key] ?? info.at);
+  const k = info.keys?.get(key);
+  return info.src.loc(k ? k.value : info.at);
+}
+
+/** The source file a loaded map or sequence came from. */
+export function sourceOf(obj: object): SourceText | undefined {
+  return infos.get(obj)?.src;
+}
+
+/**
+ * Position of (line, column) inside a string scalar (e.g. script code) stored under key.
+ * Exact for block scalars (| and >) and single-line scalars; other multi-line scalars map to their start.
+ */
+export function atTextPos(obj: object, key: string, line: number, column: number): Loc {
+  const info = infos.get(obj);
+  const k = info?.keys?.get(key);
+  if (!info || !k) return info ? info.src.loc(info.at) : UNKNOWN;
+  const text = info.src.text;
+  const start = k.value;
+  const ch = text[start];
+  if (ch === "|" || ch === ">") {
+    const headerEnd = text.indexOf("\n", start);
+    if (headerEnd === -1) return info.src.loc(start);
+    const indent = blockIndent(text, headerEnd + 1);
+    const header = info.src.loc(start);
+    return { file: header.file, line: header.line + line, column: indent + column };
+  }
+  const scalar = info.src.loc(start);
+  if (line === 1) return { ...scalar, column: scalar.column + column - 1 + (ch === '"' || ch === "'" ? 1 : 0) };
+  return scalar;
+}
+
+/** Indentation of the first non-empty line from offset on (a block scalar's content indentation). */
+function blockIndent(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    let n = 0;
+    while (text[i + n] === " ") n++;
+    const c = text[i + n];
+    if (c !== "\n" && c !== "\r") return n;
+    i += n + (c === "\r" && text[i + n + 1] === "\n" ? 2 : 1);
+  }
+  return 0;
+}

@@ -1,0 +1,69 @@
+import type {
+  Batch,
+  Binding,
+  DataConnection,
+  InstanceOverride,
+  Repository,
+  SharedScript,
+  Site,
+  Template,
+} from "../../schemas/types.js";
+import type { SourceText } from "./load/positions.js";
+import type { ConfigKind } from "./schema/validate-schema.js";
+
+export type Scalar = boolean | number | string;
+
+export interface DataByKind {
+  Repository: Repository;
+  Site: Site;
+  Template: Template;
+  Instance: Record<string, unknown>;
+  InstanceSet: Record<string, unknown>;
+  SharedScript: SharedScript;
+  Batch: Batch;
+}
+
+/** A loaded, schema-checked config document. */
+export interface Doc<K extends ConfigKind = ConfigKind> {
+  kind: K;
+  data: DataByKind[K];
+  src: SourceText;
+  index: number;
+  /** false when its shape is too broken for semantic checks (its schema diagnostics say why). */
+  usable: boolean;
+}
+
+/** One instance, from an Instance document or an InstanceSet entry, with the set's shared fields filled in. */
+export interface InstanceDecl {
+  id: string;
+  site: string;
+  name: string;
+  template: string;
+  area: string | undefined;
+  state: "enabled" | "disabled";
+  connection: string | undefined;
+  parameters: Record<string, Scalar>;
+  bindings: Record<string, Binding>;
+  overrides: Record<string, Scalar | InstanceOverride>;
+  labels: Record<string, string>;
+  doc: Doc<"Instance" | "InstanceSet">;
+  /** The map holding the instance's own fields (the Instance document, or the set entry). */
+  entry: Record<string, unknown>;
+  /** The InstanceSet document's map, for fields the entry inherits. */
+  set: Record<string, unknown> | undefined;
+}
+
+/** The map a field of an instance was written in: the entry when it has the field, else the set. */
+export function ownerOf(decl: InstanceDecl, field: string): Record<string, unknown> {
+  if (decl.set && !Object.hasOwn(decl.entry, field) && Object.hasOwn(decl.set, field)) return decl.set;
+  return decl.entry;
+}
+
+export interface SiteInfo {
+  doc: Doc<"Site">;
+  /** Area paths (Line1, Line1/Cell1). */
+  areas: Set<string>;
+  connections: Map<string, DataConnection>;
+}
+
+export type { Batch, Repository, SharedScript, Site, Template };

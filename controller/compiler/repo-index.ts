@@ -1,0 +1,184 @@
+import type { Binding, DataConnection, InstanceOverride } from "../../schemas/types.js";
+import { type Diagnostic, Report } from "./diagnostics.js";
+import type { FileAnalysis } from "./load/analyze-file.js";
+import { at, atValue, SourceText } from "./load/positions.js";
+import type { Doc, InstanceDecl, Scalar, SiteInfo } from "./model.js";
+import { Namespace } from "./rules/names.js";
+
+export const REPOSITORY_FILE = "scadalink.yaml";
+
+/** Every definition of the repo by name, InstanceSets expanded. */
+export interface RepoIndex {
+  repository: Doc<"Repository"> | undefined;
+  sites: Map<string, SiteInfo>;
+  templates: Map<string, Doc<"Template">>;
+  sharedScripts: Map<string, Doc<"SharedScript">>;
+  batches: Map<string, Doc<"Batch">>;
+  /** By id (<site>/<name>); the first declaration of an id. */
+  instances: Map<string, InstanceDecl>;
+  documents: number;
+}
+
+const declCache = new WeakMap<object, InstanceDecl>();
+const siteCache = new WeakMap<object, { info: SiteInfo; diagnostics: Diagnostic[] }>();
+
+/** Indexes the documents of all files (sorted by path): duplicate-name, case clashes, missing-repository. */
+export function buildIndex(files: readonly FileAnalysis[], report: Report): RepoIndex {
+  const index: RepoIndex = {
+    repository: undefined,
+    sites: new Map(),
+    templates: new Map(),
+    sharedScripts: new Map(),
+    batches: new Map(),
+    instances: new Map(),
+    documents: 0,
+  };
+  const ns = {
+    Site: new Namespace("site", report),
+    Template: new Namespace("template", report),
+    SharedScript: new Namespace("shared script", report),
+    Batch: new Namespace("batch", report),
+  };
+  const instanceNs = new Map<string, Namespace>();
+  let repositoryFile: FileAnalysis | undefined;
+
+  for (const file of files) {
+    if (file.path === REPOSITORY_FILE) repositoryFile = file;
+    for (const doc of file.docs) {
+      index.documents++;
+      const data = doc.data as Record<string, unknown>;
+      switch (doc.kind) {
+        case "Repository":
+          if (file.path !== REPOSITORY_FILE) {
+            report.add(
+              "missing-repository",
+              at(data),
+              `the Repository document belongs in ${REPOSITORY_FILE} at the repository root`,
+            );
+          } else if (index.repository) {
+            report.add("duplicate-name", at(data), `${REPOSITORY_FILE} holds more than one Repository document`);
+          } else index.repository = doc as Doc<"Repository">;
+          break;
+        case "Site":
+        case "Template":
+        case "SharedScript":
+        case "Batch": {
+          const name = data.name;
+          if (typeof name !== "string" || !ns[doc.kind].claim(name, atValue(data, "name"))) break;
+          if (doc.kind === "Site") index.sites.set(name, siteInfo(doc as Doc<"Site">, report));
+          else if (doc.kind === "Template") index.templates.set(name, doc as Doc<"Template">);
+          else if (doc.kind === "SharedScript") index.sharedScripts.set(name, doc as Doc<"SharedScript">);
+          else index.batches.set(name, doc as Doc<"Batch">);
+          break;
+        }
+        case "Instance":
+        case "InstanceSet":
+          for (const decl of instanceDecls(doc as Doc<"Instance" | "InstanceSet">)) {
+            let siteNs = instanceNs.get(decl.site);
+            if (!siteNs) instanceNs.set(decl.site, (siteNs = new Namespace(`instance of site ${decl.site}`, report)));
+            if (siteNs.claim(decl.name, atValue(decl.entry, "name"))) index.instances.set(decl.id, decl);
+          }
+          break;
+      }
+    }
+  }
+
+  if (!index.repository) {
+    const broken = repositoryFile?.report.items.some((d) => d.rule === "yaml-syntax");
+    if (!broken) {
+      const src = repositoryFile?.src ?? new SourceText(REPOSITORY_FILE, "");
+      const message = repositoryFile
+        ? `${REPOSITORY_FILE} has no Repository document (kind: Repository)`
+        : `no ${REPOSITORY_FILE} at the repository root: every config repo needs one (kind: Repository)`;
+      report.add("missing-repository", src.loc(0), message);
+    }
+  }
+  return index;
+}
+
+/** The instances a document declares (one for Instance, one per entry for InstanceSet). Cached per map. */
+function instanceDecls(doc: Doc<"Instance" | "InstanceSet">): InstanceDecl[] {
+  const data = doc.data as Record<string, unknown>;
+  if (doc.kind === "Instance") {
+    const d = declFrom(doc, data, undefined);
+    return d ? [d] : [];
+  }
+  const entries = Array.isArray(data.instances) ? data.instances : [];
+  const out: InstanceDecl[] = [];
+  for (const entry of entries) {
+    if (entry && typeof entry === "object" && !Array.isArray(entry)) {
+      const d = declFrom(doc, entry as Record<string, unknown>, data);
+      if (d) out.push(d);
+    }
+  }
+  return out;
+}
+
+function declFrom(
+  doc: Doc<"Instance" | "InstanceSet">,
+  entry: Record<string, unknown>,
+  set: Record<string, unknown> | undefined,
+): InstanceDecl | undefined {
+  const cached = declCache.get(entry);
+  if (cached) return cached;
+  const pick = (f: string): unknown => (Object.hasOwn(entry, f) ? entry[f] : set?.[f]);
+  const str = (f: string) => {
+    const v = pick(f);
+    return typeof v === "string" ? v : undefined;
+  };
+  const map = <T>(v: unknown): Record<string, T> =>
+    v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, T>) : {};
+  const name = entry.name;
+  const site = str("site");
+  const template = str("template");
+  if (typeof name !== "string" || !site || !template) return undefined;
+  const decl: InstanceDecl = {
+    id: `${site}/${name}`,
+    site,
+    name,
+    template,
+    area: str("area"),
+    state: pick("state") === "disabled" ? "disabled" : "enabled",
+    connection: str("connection"),
+    parameters: { ...map<Scalar>(set?.parameters), ...map<Scalar>(entry.parameters) },
+    bindings: map<Binding>(entry.bindings),
+    overrides: map<Scalar | InstanceOverride>(entry.overrides),
+    labels: { ...map<string>(set?.labels), ...map<string>(entry.labels) },
+    doc,
+    entry,
+    set,
+  };
+  declCache.set(entry, decl);
+  return decl;
+}
+
+/** Areas and connections of a site, with duplicate-name / case clashes among them. Cached per document. */
+function siteInfo(doc: Doc<"Site">, outer: Report): SiteInfo {
+  const cached = siteCache.get(doc.data);
+  if (cached) {
+    outer.items.push(...cached.diagnostics);
+    return cached.info;
+  }
+  const report = new Report();
+  const info: SiteInfo = { doc, areas: new Set(), connections: new Map() };
+  const connNs = new Namespace(`data connection of site ${doc.data.name}`, report);
+  for (const c of doc.data.dataConnections ?? []) {
+    if (c && typeof c.name === "string" && connNs.claim(c.name, atValue(c, "name")))
+      info.connections.set(c.name, c as DataConnection);
+  }
+  const walk = (areas: unknown, prefix: string) => {
+    if (!Array.isArray(areas)) return;
+    const areaNs = new Namespace(prefix ? `area of ${prefix}` : "area", report);
+    for (const a of areas) {
+      if (!a || typeof a !== "object" || typeof a.name !== "string") continue;
+      if (!areaNs.claim(a.name, atValue(a, "name"))) continue;
+      const path = prefix ? `${prefix}/${a.name}` : a.name;
+      info.areas.add(path);
+      walk(a.areas, path);
+    }
+  };
+  walk(doc.data.areas, "");
+  siteCache.set(doc.data, { info, diagnostics: report.items });
+  outer.items.push(...report.items);
+  return info;
+}

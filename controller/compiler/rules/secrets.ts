@@ -1,0 +1,104 @@
+import type { Report } from "../diagnostics.js";
+import { atKey, atValue } from "../load/positions.js";
+
+/** Words that make a key (or variable, or attribute name) look like it holds a credential. */
+const WORDS = new Set([
+  "password",
+  "passwd",
+  "passphrase",
+  "pwd",
+  "secret",
+  "token",
+  "credential",
+  "credentials",
+  "apikey",
+]);
+const PAIRS = new Set(["api key", "private key", "access key", "secret key", "auth key"]);
+/** Keys that name a secret instead of holding one. */
+const REFERENCE_KEYS = new Set(["passwordSecret"]);
+
+/** true for names such as password, apiKey, AdminPassword, client_secret, X-Auth-Token. */
+export function looksLikeCredential(name: string): boolean {
+  if (REFERENCE_KEYS.has(name)) return false;
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  for (let i = 0; i < words.length; i++) {
+    if (WORDS.has(words[i]!)) return true;
+    if (i > 0 && PAIRS.has(`${words[i - 1]} ${words[i]}`)) return true;
+  }
+  return false;
+}
+
+const USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+@/i;
+
+function isLiteral(v: unknown): boolean {
+  return (typeof v === "string" && v.length > 0) || typeof v === "number";
+}
+
+/**
+ * secret-literal: credential-looking literals anywhere in a document: a credential-named key with a literal
+ * value (or an override/attribute setting a value on a credential-named member), and userinfo in a URL.
+ * Messages never include the value.
+ */
+export function checkSecretLiterals(data: unknown, report: Report): void {
+  walk(data, report, 0);
+}
+
+function walk(node: unknown, report: Report, depth: number): void {
+  if (node === null || typeof node !== "object" || depth > 80) return;
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => {
+      if (typeof item === "string" && USERINFO.test(item)) {
+        report.add(
+          "secret-literal",
+          atValue(node, i),
+          "URL with credentials (user:password@) in it: name a secret instead",
+        );
+      } else walk(item, report, depth + 1);
+    });
+    return;
+  }
+  const obj = node as Record<string, unknown>;
+  // An attribute definition named like a credential holding a literal default.
+  if (typeof obj.name === "string" && looksLikeCredential(obj.name) && isLiteral(obj.value) && "dataType" in obj) {
+    report.add(
+      "secret-literal",
+      atValue(obj, "value"),
+      `attribute "${obj.name}" holds a literal credential (value hidden): provide it on the site as a named secret`,
+    );
+  }
+  for (const [key, value] of Object.entries(obj)) {
+    if (looksLikeCredential(key)) {
+      if (isLiteral(value)) {
+        report.add(
+          "secret-literal",
+          atKey(obj, key),
+          `"${key}" holds a literal credential (value hidden): never put secrets in the repository; reference one by name (passwordSecret: NAME)`,
+        );
+        continue;
+      }
+      if (
+        value &&
+        typeof value === "object" &&
+        !Array.isArray(value) &&
+        isLiteral((value as Record<string, unknown>).value)
+      ) {
+        report.add(
+          "secret-literal",
+          atKey(obj, key),
+          `"${key}" is given a literal credential value (value hidden): provide it on the site as a named secret`,
+        );
+      }
+    }
+    if (typeof value === "string" && USERINFO.test(value)) {
+      report.add(
+        "secret-literal",
+        atValue(obj, key),
+        `"${key}" is a URL with credentials (user:password@) in it: name a secret instead`,
+      );
+    } else walk(value, report, depth + 1);
+  }
+}

@@ -1,0 +1,65 @@
+import { type Diagnostic, Report } from "../diagnostics.js";
+import { type SharedInfo, type SharedRegistry, sharedEnv } from "../flatten/context.js";
+import { atTextPos, atValue } from "../load/positions.js";
+import type { Doc } from "../model.js";
+import type { RepoIndex } from "../repo-index.js";
+import { Namespace } from "./names.js";
+import { checkScript } from "./scripts.js";
+import type { DataType } from "./values.js";
+
+export interface SharedState {
+  docs: Doc<"SharedScript">[];
+  registry: SharedRegistry;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * The shared-script registry and the checks of shared scripts (shared-script-syntax, forbidden API, call targets).
+ * Reuses the previous state, registry version included, while no shared script changed.
+ */
+export function sharedScripts(index: RepoIndex, previous: SharedState | undefined): SharedState {
+  const docs = [...index.sharedScripts.values()];
+  if (previous && previous.docs.length === docs.length && previous.docs.every((d, i) => d === docs[i])) return previous;
+  const scripts = new Map<string, SharedInfo>();
+  for (const doc of docs) {
+    if (!doc.usable) continue;
+    const d = doc.data;
+    scripts.set(d.name, {
+      doc,
+      parameters: (d.parameters ?? []).map((p) => ({ name: p.name, type: p.type as DataType })),
+      returns: (d.returns as DataType | undefined) ?? null,
+      sharedCalls: [],
+    });
+  }
+  const registry: SharedRegistry = { version: {}, scripts };
+  const report = new Report();
+  for (const info of scripts.values()) {
+    const d = info.doc.data;
+    const params = new Namespace(`parameter of ${d.name}`, report);
+    for (const p of d.parameters ?? []) params.claim(p.name, atValue(p, "name"));
+    info.sharedCalls = checkScript(
+      {
+        code: d.code,
+        params: info.parameters.map((p) => p.name),
+        env: sharedEnv(registry),
+        locate: (p) => atTextPos(d, "code", p.line, p.column),
+      },
+      report,
+    );
+  }
+  return { docs, registry, diagnostics: report.items };
+}
+
+/** The shared scripts reachable from the given names through callShared, sorted. */
+export function sharedClosure(names: Iterable<string>, registry: SharedRegistry): string[] {
+  const seen = new Set<string>();
+  const queue = [...names];
+  while (queue.length) {
+    const n = queue.pop()!;
+    const info = registry.scripts.get(n);
+    if (!info || seen.has(n)) continue;
+    seen.add(n);
+    queue.push(...info.sharedCalls);
+  }
+  return [...seen].sort();
+}

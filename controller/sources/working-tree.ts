@@ -1,0 +1,56 @@
+import { lstat, readFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { glob } from "tinyglobby";
+import type { SourceFile } from "../compiler/compile.js";
+import { analyzeFile } from "../compiler/load/analyze-file.js";
+import { REPOSITORY_FILE } from "../compiler/repo-index.js";
+
+/** Never read: git's own files and installed packages. */
+export const ALWAYS_IGNORED = ["**/.git/**", "**/node_modules/**"];
+
+/** The exclude globs of scadalink.yaml's Repository document (none when it is missing or broken). */
+export function excludeGlobs(repositoryText: string | undefined): string[] {
+  if (repositoryText === undefined) return [];
+  const doc = analyzeFile(REPOSITORY_FILE, repositoryText).docs.find((d) => d.kind === "Repository");
+  const ex = (doc?.data as { exclude?: unknown } | undefined)?.exclude;
+  return Array.isArray(ex) ? ex.filter((g): g is string => typeof g === "string") : [];
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Paths (relative, '/'-separated, sorted) of the YAML files of a config repo's working tree. */
+export async function listConfigFiles(root: string): Promise<string[]> {
+  const exclude = excludeGlobs(await readText(join(root, REPOSITORY_FILE)));
+  const found = await glob(["**/*.yaml", "**/*.yml"], {
+    cwd: root,
+    dot: true,
+    ignore: [...ALWAYS_IGNORED, ...exclude],
+    followSymbolicLinks: false,
+    onlyFiles: true,
+    expandDirectories: false,
+  });
+  // Symbolic links are skipped, as they are when the controller compiles from git objects.
+  const files: string[] = [];
+  for (const f of found) {
+    const st = await lstat(join(root, f)).catch(() => undefined);
+    if (st?.isFile()) files.push(f.split(sep).join("/"));
+  }
+  return files.sort();
+}
+
+/** Reads every config file of a working tree. */
+export async function readWorkingTree(root: string): Promise<SourceFile[]> {
+  const paths = await listConfigFiles(root);
+  const texts = await Promise.all(paths.map((p) => readFile(join(root, p), "utf8")));
+  return paths.map((path, i) => ({ path, text: texts[i]! }));
+}
+
+export function toRepoPath(root: string, absolute: string): string {
+  return relative(root, absolute).split(sep).join("/");
+}
