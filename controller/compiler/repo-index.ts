@@ -1,11 +1,12 @@
 import type { Binding, DataConnection, InstanceOverride } from "../../schemas/types.js";
+import { REPOSITORY_FILE } from "./constants.js";
 import { type Diagnostic, Report } from "./diagnostics.js";
 import type { FileAnalysis } from "./load/analyze-file.js";
 import { at, atValue, SourceText } from "./load/positions.js";
 import type { Doc, InstanceDecl, Scalar, SiteInfo } from "./model.js";
 import { Namespace } from "./rules/names.js";
 
-export const REPOSITORY_FILE = "scadalink.yaml";
+export { REPOSITORY_FILE };
 
 /** Every definition of the repo by name, InstanceSets expanded. */
 export interface RepoIndex {

@@ -1,9 +1,9 @@
 import { lstat, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { glob } from "tinyglobby";
+import { parseAllDocuments } from "yaml";
 import type { SourceFile } from "../compiler/compile.js";
-import { analyzeFile } from "../compiler/load/analyze-file.js";
-import { REPOSITORY_FILE } from "../compiler/repo-index.js";
+import { REPOSITORY_FILE } from "../compiler/constants.js";
 
 /** Never read: git's own files and installed packages. */
 export const ALWAYS_IGNORED = ["**/.git/**", "**/node_modules/**"];
@@ -11,9 +11,18 @@ export const ALWAYS_IGNORED = ["**/.git/**", "**/node_modules/**"];
 /** The exclude globs of scadalink.yaml's Repository document (none when it is missing or broken). */
 export function excludeGlobs(repositoryText: string | undefined): string[] {
   if (repositoryText === undefined) return [];
-  const doc = analyzeFile(REPOSITORY_FILE, repositoryText).docs.find((d) => d.kind === "Repository");
-  const ex = (doc?.data as { exclude?: unknown } | undefined)?.exclude;
-  return Array.isArray(ex) ? ex.filter((g): g is string => typeof g === "string") : [];
+  try {
+    for (const doc of parseAllDocuments(repositoryText)) {
+      if (doc.errors.length) continue;
+      const data = doc.toJS({ maxAliasCount: 100 }) as { kind?: unknown; exclude?: unknown } | null;
+      if (data?.kind !== "Repository") continue;
+      const ex = data.exclude;
+      return Array.isArray(ex) ? ex.filter((g): g is string => typeof g === "string") : [];
+    }
+  } catch {
+    // A broken scadalink.yaml is reported by validation; without it nothing is excluded.
+  }
+  return [];
 }
 
 async function readText(path: string): Promise<string | undefined> {

@@ -118,7 +118,11 @@ export function resolveInstance(
         attribute: m.name,
         parameters: decl.parameters,
       });
-      members.set(m.path, { ...m, tag, connection });
+      const origins =
+        m.connection === null && connection !== null
+          ? { ...m.origins, connection: { obj: ownerOf(decl, "connection"), key: "connection", layer: layer.name } }
+          : m.origins;
+      members.set(m.path, { ...m, tag, connection, origins });
     }
   }
 

@@ -1,3 +1,4 @@
+import { API_VERSION } from "../constants.js";
 import { Report } from "../diagnostics.js";
 import type { Doc } from "../model.js";
 import { checkSecretLiterals } from "../rules/secrets.js";
@@ -14,8 +15,6 @@ export interface FileAnalysis {
   docs: Doc[];
   report: Report;
 }
-
-export const API_VERSION = "scadalink/v1";
 
 /** Parses a file and checks each document on its own: kind, apiVersion, schema, credential literals. */
 export function analyzeFile(path: string, text: string): FileAnalysis {

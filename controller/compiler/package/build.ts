@@ -6,14 +6,13 @@ import type {
   SiteArtifacts,
   SiteManifest,
 } from "../../../schemas/types.js";
+import { API_VERSION } from "../constants.js";
 import type { SharedRegistry } from "../flatten/context.js";
 import type { ResolvedInstance } from "../flatten/instance.js";
 import { join } from "../flatten/members.js";
 import type { SiteInfo } from "../model.js";
 import { sharedClosure } from "../rules/shared-scripts.js";
 import { withRevisionHash } from "./hash.js";
-
-export const API_VERSION = "scadalink/v1" as const;
 
 /** Code as deployed: line endings normalised to LF, trailing whitespace removed (neither changes its meaning). */
 export function normalizeCode(code: string): string {

@@ -122,12 +122,11 @@ function walk(root: unknown, segs: string[]): unknown {
   return cur;
 }
 
+/** The JSON path of a value for messages: attributes[2].trigger.op ("document" for the root). */
 function label(segs: string[]): string {
-  for (let i = segs.length - 1; i >= 0; i--) {
-    const s = segs[i]!;
-    if (!/^\d+$/.test(s)) return i === segs.length - 1 ? s : `${s}[${segs.slice(i + 1).join("][")}]`;
-  }
-  return "document";
+  let out = "";
+  for (const s of segs) out += /^\d+$/.test(s) ? `[${s}]` : out ? `.${s}` : s;
+  return out || "document";
 }
 
 interface Translated {

@@ -1,0 +1,85 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { watch } from "chokidar";
+import picomatch from "picomatch";
+import { Compiler } from "../controller/compiler/compile.js";
+import { REPOSITORY_FILE } from "../controller/compiler/constants.js";
+import { packageVersion } from "../controller/package-root.js";
+import { ALWAYS_IGNORED, excludeGlobs, readWorkingTree, toRepoPath } from "../controller/sources/working-tree.js";
+import { palette } from "./output/color.js";
+import { type Format, formatOutcome } from "./output/formats.js";
+
+const YAML_FILE = /\.ya?ml$/i;
+
+/**
+ * `validate --watch`: keeps one incremental compiler; each change re-reads only the changed files and
+ * re-checks only what they affect. Prints a result per change until interrupted.
+ */
+export async function watchRepo(root: string, format: Format): Promise<number> {
+  const compiler = new Compiler();
+  let excluded = picomatch(
+    [...ALWAYS_IGNORED, ...excludeGlobs(await readFile(join(root, REPOSITORY_FILE), "utf8").catch(() => undefined))],
+    {
+      dot: true,
+    },
+  );
+  compiler.setFiles(await readWorkingTree(root));
+  const out = palette(process.stdout);
+
+  const report = () => {
+    const t0 = performance.now();
+    const c = compiler.compile();
+    const outcome = { diagnostics: c.diagnostics, stats: c.stats, durationMs: performance.now() - t0 };
+    if (format === "text" && process.stdout.isTTY) process.stdout.write("\u001bc");
+    process.stdout.write(formatOutcome(format, outcome, out, packageVersion()));
+    if (format === "text") process.stdout.write(out.dim(`watching ${root} for changes (Ctrl-C to stop)\n`));
+  };
+  report();
+
+  const pending = new Map<string, "change" | "unlink">();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async () => {
+    timer = undefined;
+    const batch = [...pending];
+    pending.clear();
+    if (batch.some(([p]) => p === REPOSITORY_FILE)) {
+      // exclude globs may have changed: re-list everything (unchanged files stay parsed).
+      const text = await readFile(join(root, REPOSITORY_FILE), "utf8").catch(() => undefined);
+      excluded = picomatch([...ALWAYS_IGNORED, ...excludeGlobs(text)], { dot: true });
+      compiler.setFiles(await readWorkingTree(root));
+    } else {
+      for (const [path, kind] of batch) {
+        if (kind === "unlink" || excluded(path)) compiler.deleteFile(path);
+        else {
+          const text = await readFile(join(root, path), "utf8").catch(() => undefined);
+          if (text === undefined) compiler.deleteFile(path);
+          else compiler.setFile(path, text);
+        }
+      }
+    }
+    report();
+  };
+
+  const watcher = watch(root, {
+    ignoreInitial: true,
+    ignored: (p, stats) =>
+      /(^|[\\/])(\.git|node_modules)([\\/]|$)/.test(p) || (stats?.isFile() === true && !YAML_FILE.test(p)),
+  });
+  watcher.on("all", (event, abs) => {
+    const path = toRepoPath(root, abs);
+    if (!YAML_FILE.test(path)) return;
+    if (event === "add" || event === "change") pending.set(path, "change");
+    else if (event === "unlink") pending.set(path, "unlink");
+    else return;
+    timer ??= setTimeout(() => void flush(), 25);
+  });
+
+  return new Promise<number>((resolveExit) => {
+    const stop = () => {
+      void watcher.close().then(() => resolveExit(0));
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
