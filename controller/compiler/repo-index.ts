@@ -8,6 +8,26 @@ import { Namespace } from "./rules/names.js";
 
 export { REPOSITORY_FILE };
 
+/**
+ * Names defined by documents that could not be used (YAML errors, unsupported apiVersion, misspelt kind,
+ * broken shape). Their own diagnostics explain them; a reference to them is not reported again as unknown.
+ */
+export class Ghosts {
+  private readonly byKind = new Map<string, Set<string>>();
+  add(kind: string, name: string): void {
+    let set = this.byKind.get(kind);
+    if (!set) this.byKind.set(kind, (set = new Set()));
+    set.add(name);
+  }
+  /** kind is Site, Template, SharedScript, Batch, or Instance (name = instance id). */
+  has(kind: string, name: string): boolean {
+    return this.byKind.get(kind)?.has(name) ?? false;
+  }
+  names(kind: string): Iterable<string> {
+    return this.byKind.get(kind) ?? [];
+  }
+}
+
 /** Every definition of the repo by name, InstanceSets expanded. */
 export interface RepoIndex {
   repository: Doc<"Repository"> | undefined;
@@ -17,6 +37,7 @@ export interface RepoIndex {
   batches: Map<string, Doc<"Batch">>;
   /** By id (<site>/<name>); the first declaration of an id. */
   instances: Map<string, InstanceDecl>;
+  ghosts: Ghosts;
   documents: number;
 }
 
@@ -32,6 +53,7 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
     sharedScripts: new Map(),
     batches: new Map(),
     instances: new Map(),
+    ghosts: new Ghosts(),
     documents: 0,
   };
   const ns = {
@@ -44,6 +66,7 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
   let repositoryFile: FileAnalysis | undefined;
 
   for (const file of files) {
+    for (const g of file.ghosts) addGhost(index.ghosts, g.kind, g.name, g.site, g.entries);
     if (file.path === REPOSITORY_FILE) repositoryFile = file;
     for (const doc of file.docs) {
       index.documents++;
@@ -74,6 +97,12 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
         }
         case "Instance":
         case "InstanceSet":
+          if (!doc.usable) {
+            const entries = Array.isArray(data.instances)
+              ? data.instances.map((e) => (e as { name?: unknown } | null)?.name)
+              : [];
+            addGhost(index.ghosts, doc.kind, data.name, data.site, entries);
+          }
           for (const decl of instanceDecls(doc as Doc<"Instance" | "InstanceSet">)) {
             let siteNs = instanceNs.get(decl.site);
             if (!siteNs) instanceNs.set(decl.site, (siteNs = new Namespace(`instance of site ${decl.site}`, report)));
@@ -95,6 +124,15 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
     }
   }
   return index;
+}
+
+function addGhost(ghosts: Ghosts, kind: unknown, name: unknown, site: unknown, entries: unknown[]): void {
+  if (typeof kind !== "string") return;
+  if (kind === "Instance" || kind === "InstanceSet") {
+    if (typeof site !== "string") return;
+    for (const n of kind === "Instance" ? [name] : entries)
+      if (typeof n === "string") ghosts.add("Instance", `${site}/${n}`);
+  } else if (typeof name === "string") ghosts.add(kind, name);
 }
 
 /** The instances a document declares (one for Instance, one per entry for InstanceSet). Cached per map. */

@@ -18,8 +18,8 @@ export function editDistance(a: string, b: string, max = 3): number {
   return prev[b.length]!;
 }
 
-/** " (did you mean "x"?)" for the closest candidate, or "" when nothing is close. */
-export function didYouMean(word: string, candidates: Iterable<string>): string {
+/** The candidate closest to word (case-insensitive, small edit distance), if any is close enough. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Number.POSITIVE_INFINITY;
   const lw = word.toLowerCase();
@@ -30,7 +30,13 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(1, Math.min(2.5, word.length / 3)) ? ` (did you mean "${best}"?)` : "";
+  return best !== undefined && bestD <= Math.max(1, Math.min(2.5, word.length / 3)) ? best : undefined;
+}
+
+/** " (did you mean "x"?)" for the closest candidate, or "" when nothing is close. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  const best = closest(word, candidates);
+  return best === undefined ? "" : ` (did you mean "${best}"?)`;
 }
 
 /** A value shown in a message. Strings are never echoed (they may be credentials): only their kind. */

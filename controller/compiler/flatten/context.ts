@@ -15,6 +15,8 @@ export interface SharedInfo {
 export interface SharedRegistry {
   version: object;
   scripts: Map<string, SharedInfo>;
+  /** Names of shared scripts whose documents could not be used: calls to them are not reported. */
+  broken: ReadonlySet<string>;
 }
 
 /** The members of a template or instance by canonical path (a Map, or an Overlay on one). */
@@ -69,6 +71,7 @@ export function scriptEnv(members: MemberMap, scope: string, shared: SharedRegis
     attributeNames: () => relNames("attribute"),
     sharedScript: (name) => shared.scripts.get(name),
     sharedNames: () => shared.scripts.keys(),
+    brokenShared: (name) => shared.broken.has(name),
   };
 }
 
@@ -82,5 +85,6 @@ export function sharedEnv(shared: SharedRegistry): ScriptEnv {
     attributeNames: () => [],
     sharedScript: (name) => shared.scripts.get(name),
     sharedNames: () => shared.scripts.keys(),
+    brokenShared: (name) => shared.broken.has(name),
   };
 }

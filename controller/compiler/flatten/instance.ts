@@ -43,14 +43,14 @@ export function resolveInstance(
 ): ResolvedInstance | undefined {
   const { index } = ctx;
   const site = index.sites.get(decl.site);
-  if (!site) {
+  if (!site && !index.ghosts.has("Site", decl.site)) {
     report.add(
       "unknown-site",
       atValue(ownerOf(decl, "site"), "site"),
       `no site "${decl.site}"${didYouMean(decl.site, index.sites.keys())}`,
     );
   }
-  if (!index.templates.has(decl.template)) {
+  if (!index.templates.has(decl.template) && !index.ghosts.has("Template", decl.template)) {
     report.add(
       "unknown-template",
       atValue(ownerOf(decl, "template"), "template"),

@@ -1,5 +1,6 @@
 import type { MemberOverride } from "../../../schemas/types.js";
 import { type Diagnostic, Report } from "../diagnostics.js";
+import { sameItems } from "../identity.js";
 import { atTextPos, atValue } from "../load/positions.js";
 import type { Doc } from "../model.js";
 import type { RepoIndex } from "../repo-index.js";
@@ -79,10 +80,6 @@ export class TemplateFlattener {
     this.session.set(name, entry.flat);
     return entry.flat;
   }
-}
-
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function flattenOne(

@@ -20,9 +20,20 @@ export interface LoadedDocument {
   data: unknown;
 }
 
+/** What can still be read from a document that failed to parse: enough to know which names it defines. */
+export interface Sketch {
+  kind?: string;
+  name?: string;
+  site?: string;
+  /** Names of an InstanceSet's entries. */
+  entries: string[];
+}
+
 export interface ParsedFile {
   src: SourceText;
   docs: LoadedDocument[];
+  /** Documents dropped for YAML errors, as far as they can be read. */
+  sketches: Sketch[];
   diagnostics: Diagnostic[];
 }
 
@@ -45,7 +56,7 @@ export function parseFile(path: string, text: string): ParsedFile {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > MAX_FILE_BYTES) {
     fail(0, `file is ${bytes} bytes, over the ${MAX_FILE_BYTES}-byte limit: split it into several files`);
-    return { src, docs: [], diagnostics };
+    return { src, docs: [], sketches: [], diagnostics };
   }
 
   let parsed: Document.Parsed[];
@@ -55,20 +66,46 @@ export function parseFile(path: string, text: string): ParsedFile {
   } catch (e) {
     // The parser recurses per nesting level; absurd nesting exhausts the stack.
     fail(0, e instanceof RangeError ? "nesting too deep to parse" : `cannot parse: ${String(e)}`);
-    return { src, docs: [], diagnostics };
+    return { src, docs: [], sketches: [], diagnostics };
   }
 
   const docs: LoadedDocument[] = [];
+  const sketches: Sketch[] = [];
   parsed.forEach((doc, index) => {
     const problems = [...doc.errors, ...doc.warnings];
     for (const p of problems) fail(p.pos[0], yamlMessage(p.code, p.message));
-    if (problems.length > 0 || doc.contents === null) return;
-    const conv = new Converter(src, doc, fail);
-    const data = conv.value(doc.contents, 0);
-    if (conv.failed) return;
-    docs.push({ src, index, at: doc.contents.range?.[0] ?? 0, data });
+    if (doc.contents === null) return;
+    if (problems.length === 0) {
+      const conv = new Converter(src, doc, fail);
+      const data = conv.value(doc.contents, 0);
+      if (!conv.failed) {
+        docs.push({ src, index, at: doc.contents.range?.[0] ?? 0, data });
+        return;
+      }
+    }
+    sketches.push(sketchOf(doc.contents));
   });
-  return { src, docs, diagnostics };
+  return { src, docs, sketches, diagnostics };
+}
+
+/** Reads kind, name, site and entry names from a document's (possibly partial) syntax tree. */
+function sketchOf(node: unknown): Sketch {
+  const sketch: Sketch = { entries: [] };
+  if (!isMap(node)) return sketch;
+  const str = (n: unknown) => (isScalar(n) && typeof n.value === "string" ? n.value : undefined);
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    if (key === "kind" || key === "name" || key === "site") sketch[key] = str(pair.value);
+    if (key === "instances" && isSeq(pair.value)) {
+      for (const entry of pair.value.items) {
+        if (!isMap(entry)) continue;
+        const name = entry.items.find((p) => isScalar(p.key) && p.key.value === "name");
+        const n = str(name?.value);
+        if (n) sketch.entries.push(n);
+      }
+    }
+  }
+  return sketch;
 }
 
 function yamlMessage(code: string, message: string): string {

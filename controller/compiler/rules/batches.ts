@@ -19,7 +19,7 @@ export function checkBatches(
     if (!doc.usable) continue;
     const b: Batch = doc.data;
     (b.select.instances ?? []).forEach((id, i) => {
-      if (index.instances.has(id)) return;
+      if (index.instances.has(id) || index.ghosts.has("Instance", id)) return;
       const loc = atValue(b.select.instances!, i);
       if (deployed?.has(id)) {
         report.add(
@@ -46,7 +46,7 @@ export function checkBatches(
       }
     });
     (b.after ?? []).forEach((dep, i) => {
-      if (!index.batches.has(dep)) {
+      if (!index.batches.has(dep) && !index.ghosts.has("Batch", dep)) {
         report.add(
           "batch-unknown-dependency",
           atValue(b.after!, i),

@@ -50,6 +50,8 @@ export interface ScriptEnv {
   attributeNames(): Iterable<string>;
   sharedScript(name: string): Signature | undefined;
   sharedNames(): Iterable<string>;
+  /** A shared script that exists but whose document is broken (reported there). */
+  brokenShared(name: string): boolean;
 }
 
 export interface ScriptCheck {
@@ -109,6 +111,7 @@ export function checkScript(c: ScriptCheck, report: Report): string[] {
       if (!isShared && c.env.shared) continue; // already reported as forbidden
       const sig = isShared ? c.env.sharedScript(call.target) : c.env.script(call.target);
       if (isShared) sharedCalls.push(call.target);
+      if (!sig && isShared && c.env.brokenShared(call.target)) continue;
       if (!sig) {
         const names = isShared ? c.env.sharedNames() : c.env.scriptNames();
         const what = isShared ? "shared script" : "script in this module";

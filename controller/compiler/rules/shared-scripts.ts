@@ -1,5 +1,6 @@
 import { type Diagnostic, Report } from "../diagnostics.js";
 import { type SharedInfo, type SharedRegistry, sharedEnv } from "../flatten/context.js";
+import { sameItems, sameSet } from "../identity.js";
 import { atTextPos, atValue } from "../load/positions.js";
 import type { Doc } from "../model.js";
 import type { RepoIndex } from "../repo-index.js";
@@ -19,7 +20,9 @@ export interface SharedState {
  */
 export function sharedScripts(index: RepoIndex, previous: SharedState | undefined): SharedState {
   const docs = [...index.sharedScripts.values()];
-  if (previous && previous.docs.length === docs.length && previous.docs.every((d, i) => d === docs[i])) return previous;
+  const broken = new Set(docs.filter((d) => !d.usable).map((d) => d.data.name));
+  for (const name of index.ghosts.names("SharedScript")) broken.add(name);
+  if (previous && sameSet(previous.registry.broken, broken) && sameItems(previous.docs, docs)) return previous;
   const scripts = new Map<string, SharedInfo>();
   for (const doc of docs) {
     if (!doc.usable) continue;
@@ -31,7 +34,7 @@ export function sharedScripts(index: RepoIndex, previous: SharedState | undefine
       sharedCalls: [],
     });
   }
-  const registry: SharedRegistry = { version: {}, scripts };
+  const registry: SharedRegistry = { version: {}, scripts, broken };
   const report = new Report();
   for (const info of scripts.values()) {
     const d = info.doc.data;

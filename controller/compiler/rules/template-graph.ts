@@ -21,7 +21,7 @@ export function checkTemplateGraph(index: RepoIndex, report: Report): Set<string
     if (typeof data.extends === "string") {
       const loc = atValue(data, "extends");
       if (index.templates.has(data.extends)) out.push({ to: data.extends, kind: "extends", loc });
-      else
+      else if (!index.ghosts.has("Template", data.extends))
         report.add(
           "unknown-template",
           loc,
@@ -32,7 +32,7 @@ export function checkTemplateGraph(index: RepoIndex, report: Report): Set<string
       if (!c || typeof c.template !== "string") continue;
       const loc = atValue(c, "template");
       if (index.templates.has(c.template)) out.push({ to: c.template, kind: "compose", loc });
-      else
+      else if (!index.ghosts.has("Template", c.template))
         report.add(
           "unknown-template",
           loc,
