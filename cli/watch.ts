@@ -27,6 +27,14 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
   compiler.setFiles(await readWorkingTree(root));
   const out = palette(process.stdout);
 
+  const watcher = watch(root, {
+    ignoreInitial: true,
+    ignored: (p, stats) =>
+      /(^|[\\/])(\.git|node_modules)([\\/]|$)/.test(p) || (stats?.isFile() === true && !YAML_FILE.test(p)),
+  });
+  // The first result is printed once the watcher is ready, so any change made after it is seen.
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+
   const report = () => {
     const t0 = performance.now();
     const c = compiler.compile();
@@ -39,6 +47,22 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
 
   const pending = new Map<string, "change" | "unlink">();
   let timer: NodeJS.Timeout | undefined;
+  // chokidar drops a second change of one file within 50 ms of the first; re-read changed files after that
+  // window so a quick second save is never missed.
+  const recheck = new Set<string>();
+  let recheckTimer: NodeJS.Timeout | undefined;
+  const verify = async () => {
+    recheckTimer = undefined;
+    const paths = [...recheck];
+    recheck.clear();
+    let changed = false;
+    for (const path of paths) {
+      if (excluded(path)) continue;
+      const text = await readFile(join(root, path), "utf8").catch(() => undefined);
+      changed = (text === undefined ? compiler.deleteFile(path) : compiler.setFile(path, text)) || changed;
+    }
+    if (changed) report();
+  };
   const flush = async () => {
     timer = undefined;
     const batch = [...pending];
@@ -59,13 +83,10 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
       }
     }
     report();
+    for (const [path] of batch) recheck.add(path);
+    recheckTimer ??= setTimeout(() => void verify(), 80);
   };
 
-  const watcher = watch(root, {
-    ignoreInitial: true,
-    ignored: (p, stats) =>
-      /(^|[\\/])(\.git|node_modules)([\\/]|$)/.test(p) || (stats?.isFile() === true && !YAML_FILE.test(p)),
-  });
   watcher.on("all", (event, abs) => {
     const path = toRepoPath(root, abs);
     if (!YAML_FILE.test(path)) return;

@@ -23,14 +23,16 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestD = Number.POSITIVE_INFINITY;
   const lw = word.toLowerCase();
+  // Allowed edits grow with the word: one for short names, up to three for long ones.
+  const allowed = word.length <= 4 ? 1 : word.length <= 8 ? 2 : 3;
   for (const c of candidates) {
-    const d = c.toLowerCase() === lw ? 0 : editDistance(lw, c.toLowerCase(), 2) + 0.5;
+    const d = editDistance(lw, c.toLowerCase(), allowed);
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(1, Math.min(2.5, word.length / 3)) ? best : undefined;
+  return best !== undefined && bestD <= allowed ? best : undefined;
 }
 
 /** " (did you mean "x"?)" for the closest candidate, or "" when nothing is close. */

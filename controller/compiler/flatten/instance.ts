@@ -157,7 +157,7 @@ export function resolveInstance(
 function dataAttributes(flat: FlatTemplate): AttributeMember[] {
   const out: AttributeMember[] = [];
   for (const m of flat.members.values()) if (m.kind === "attribute" && m.source === "data") out.push(m);
-  return out;
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 function sortedMembers(map: Overlay): Member[] {

@@ -79,7 +79,8 @@ export function parseFile(path: string, text: string): ParsedFile {
       const conv = new Converter(src, doc, fail);
       const data = conv.value(doc.contents, 0);
       if (!conv.failed) {
-        docs.push({ src, index, at: doc.contents.range?.[0] ?? 0, data });
+        // A document holding only comments (or nothing) is no document.
+        if (data !== null) docs.push({ src, index, at: doc.contents.range?.[0] ?? 0, data });
         return;
       }
     }

@@ -93,9 +93,11 @@ export function analyzeCode(code: string, params: readonly string[], expression 
 function computeFacts(code: string, params: readonly string[], expression: boolean): CodeFacts {
   const facts: CodeFacts = { syntaxError: undefined, free: [], forbidden: [], calls: [], apiMembers: [], secrets: [] };
   // The code starts on line 2 of the wrapper, at column 0: code positions are wrapper positions minus one line.
+  // Duplicate parameter names are reported by duplicate-name; the parser need not reject them again.
+  const unique = [...new Set(params)];
   const head = expression
     ? `(async function () {"use strict"; return (`
-    : `(async function (${params.join(", ")}) {"use strict";`;
+    : `(async function (${unique.join(", ")}) {"use strict";`;
   const wrapped = `${head}\n${code}\n${expression ? ");" : ""}})`;
   const pos = (n: { loc: { start: { line: number; column: number } } }): CodePos => ({
     line: Math.max(1, n.loc.start.line - 1),

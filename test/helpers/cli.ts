@@ -1,0 +1,64 @@
+import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll } from "vitest";
+import { packageRoot } from "../../controller/package-root.js";
+import type { Files } from "./repo.js";
+
+export const BIN = join(packageRoot(), "dist", "cli", "bin.js");
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (npm test builds it first). The cache goes to a private directory. */
+export function scadalink(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, SCADALINK_CACHE_DIR: cacheDir(), ...opts.env },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function spawnScadalink(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, NO_COLOR: "1", SCADALINK_CACHE_DIR: cacheDir(), ...env },
+  });
+}
+
+const dirs: string[] = [];
+let cache: string | undefined;
+function cacheDir(): string {
+  return (cache ??= tempDir("cache"));
+}
+
+/** A temporary directory removed after the test file. */
+export function tempDir(name = "repo"): string {
+  const d = mkdtempSync(join(tmpdir(), `scadalink-${name}-`));
+  dirs.push(d);
+  return d;
+}
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Writes files into a new temporary directory and returns it. */
+export function writeRepo(files: Files, base?: string): string {
+  const dir = tempDir();
+  if (base) cpSync(base, dir, { recursive: true });
+  for (const [path, text] of Object.entries(files)) {
+    const full = join(dir, path);
+    if (text === undefined) rmSync(full, { force: true });
+    else {
+      mkdirSync(dirname(full), { recursive: true });
+      writeFileSync(full, text);
+    }
+  }
+  return dir;
+}
