@@ -201,8 +201,9 @@ function siteInfo(doc: Doc<"Site">, outer: Report): SiteInfo {
   const report = new Report();
   const info: SiteInfo = { doc, areas: new Set(), connections: new Map() };
   const connNs = new Namespace(`data connection of site ${doc.data.name}`, report);
-  for (const c of doc.data.dataConnections ?? []) {
-    if (c && typeof c.name === "string" && connNs.claim(c.name, atValue(c, "name")))
+  // The document may be unusable (schema errors): read only what has the right shape.
+  for (const c of Array.isArray(doc.data.dataConnections) ? doc.data.dataConnections : []) {
+    if (c && typeof c === "object" && typeof c.name === "string" && connNs.claim(c.name, atValue(c, "name")))
       info.connections.set(c.name, c as DataConnection);
   }
   const walk = (areas: unknown, prefix: string) => {
