@@ -11,15 +11,8 @@ const { readWorkingTree } = await import("../dist/controller/sources/working-tre
 const files = await readWorkingTree(repo);
 const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.text), 0);
 
-// Same options as the compiler's loader (controller/compiler/load/parse-file.ts).
-const PARSE_OPTIONS = {
-  merge: true,
-  prettyErrors: false,
-  uniqueKeys: true,
-  strict: true,
-  version: "1.2",
-  schema: "core",
-};
+// Exactly the options of the compiler's loader.
+const { PARSE_OPTIONS } = await import("../dist/controller/compiler/load/parse-file.js");
 
 const out = { mode, files: files.length, bytes };
 if (mode === "compile") {

@@ -5,17 +5,34 @@ import { dirname, join } from "node:path";
 import type { SourceFile, Stats } from "../controller/compiler/compile.js";
 import type { Diagnostic } from "../controller/compiler/diagnostics.js";
 import { packageVersion } from "../controller/package-root.js";
+import { excludeGlobs, listConfigFiles, readRepositoryFile } from "../controller/sources/working-tree.js";
 
 /**
- * A content-hash cache of `validate` results (like eslint --cache): the key covers the tool's version and build,
- * every file's path and content hash, and the options. A hit skips parsing and checking entirely.
+ * A content-hash cache of `validate` results (like eslint --cache). The key covers the tool's version and
+ * build, every file's path and content hash, and the options; a hit skips parsing and checking entirely.
+ * File metadata (size, mtime) only saves re-reading a file whose content hash is already known.
  */
 export interface CachedResult {
   diagnostics: Diagnostic[];
   stats: Stats;
 }
 
-const FORMAT_VERSION = 1;
+interface Digest {
+  size: number;
+  mtimeMs: number;
+  sha1: string;
+}
+
+interface CacheFile {
+  version: number;
+  key: string;
+  result: CachedResult;
+  files: Record<string, Digest>;
+  /** exclude globs of a scadalink.yaml by its content hash */
+  repository: { sha1: string; exclude: string[] };
+}
+
+const FORMAT_VERSION = 2;
 
 /** Where the cache of a repo lives: $SCADALINK_CACHE_DIR, else $XDG_CACHE_HOME/scadalink, else ~/.cache/scadalink. */
 export function defaultCacheFile(root: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -23,6 +40,8 @@ export function defaultCacheFile(root: string, env: NodeJS.ProcessEnv = process.
   const id = createHash("sha256").update(root).digest("hex").slice(0, 24);
   return join(dir, `validate-${id}.json`);
 }
+
+const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 
 /** Identifies this build of the compiler, so a rebuilt tool never trusts an older tool's results. */
 async function buildStamp(): Promise<string> {
@@ -33,36 +52,78 @@ async function buildStamp(): Promise<string> {
   return `${packageVersion()}:${FORMAT_VERSION}:${st ? `${st.mtimeMs}:${st.size}` : "source"}`;
 }
 
-export async function cacheKey(files: readonly SourceFile[], options: string): Promise<string> {
-  const h = createHash("sha256");
-  h.update(await buildStamp())
-    .update("\0")
-    .update(options)
-    .update("\0");
-  for (const f of files) {
-    h.update(f.path).update("\0");
-    h.update(createHash("sha1").update(f.text).digest()).update("\0");
-  }
-  return h.digest("hex");
-}
-
-export async function readCache(file: string, key: string): Promise<CachedResult | undefined> {
+async function loadCache(file: string): Promise<CacheFile | undefined> {
   try {
-    const data = JSON.parse(await readFile(file, "utf8"));
-    return data?.key === key ? (data.result as CachedResult) : undefined;
+    const data = JSON.parse(await readFile(file, "utf8")) as CacheFile;
+    return data?.version === FORMAT_VERSION && typeof data.key === "string" ? data : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Best effort: a cache that cannot be written only costs speed. Written atomically (temp file + rename). */
-export async function writeCache(file: string, key: string, result: CachedResult): Promise<void> {
-  try {
-    await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ key, result }));
-    await rename(tmp, file);
-  } catch {
-    // ignore
-  }
+export interface Lookup {
+  /** The cached result when nothing changed. */
+  hit: CachedResult | undefined;
+  /** On a miss: every config file, read. */
+  files(): Promise<SourceFile[]>;
+  /** On a miss: remember this result. Best effort (a cache that cannot be written only costs speed). */
+  store(result: CachedResult): Promise<void>;
+}
+
+/** Looks up a repo's validate result, reading only files whose size or mtime changed since they were hashed. */
+export async function lookup(root: string, cacheFile: string, options: string): Promise<Lookup> {
+  const cached = await loadCache(cacheFile);
+  const repoText = await readRepositoryFile(root);
+  const repoSha1 = repoText === undefined ? "" : sha1(repoText);
+  const exclude = cached?.repository.sha1 === repoSha1 ? cached.repository.exclude : await excludeGlobs(repoText);
+  const paths = await listConfigFiles(root, exclude);
+
+  const texts = new Map<string, string>();
+  const digests: Record<string, Digest> = {};
+  await Promise.all(
+    paths.map(async (path) => {
+      const full = join(root, path);
+      const st = await stat(full);
+      const known = cached?.files[path];
+      if (known && known.size === st.size && known.mtimeMs === st.mtimeMs) digests[path] = known;
+      else {
+        const text = await readFile(full, "utf8");
+        texts.set(path, text);
+        digests[path] = { size: st.size, mtimeMs: st.mtimeMs, sha1: sha1(text) };
+      }
+    }),
+  );
+  const h = createHash("sha256")
+    .update(await buildStamp())
+    .update("\0")
+    .update(options)
+    .update("\0");
+  for (const path of paths) h.update(path).update("\0").update(digests[path]!.sha1).update("\0");
+  const key = h.digest("hex");
+
+  return {
+    hit: cached?.key === key ? cached.result : undefined,
+    async files() {
+      return Promise.all(
+        paths.map(async (path) => ({ path, text: texts.get(path) ?? (await readFile(join(root, path), "utf8")) })),
+      );
+    },
+    async store(result) {
+      const data: CacheFile = {
+        version: FORMAT_VERSION,
+        key,
+        result,
+        files: digests,
+        repository: { sha1: repoSha1, exclude },
+      };
+      try {
+        await mkdir(dirname(cacheFile), { recursive: true });
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        await writeFile(tmp, JSON.stringify(data));
+        await rename(tmp, cacheFile);
+      } catch {
+        // ignore
+      }
+    },
+  };
 }

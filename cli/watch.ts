@@ -6,7 +6,13 @@ import picomatch from "picomatch";
 import { Compiler } from "../controller/compiler/compile.js";
 import { REPOSITORY_FILE } from "../controller/compiler/constants.js";
 import { packageVersion } from "../controller/package-root.js";
-import { ALWAYS_IGNORED, excludeGlobs, readWorkingTree, toRepoPath } from "../controller/sources/working-tree.js";
+import {
+  ALWAYS_IGNORED,
+  excludeGlobs,
+  readRepositoryFile,
+  readWorkingTree,
+  toRepoPath,
+} from "../controller/sources/working-tree.js";
 import { palette } from "./output/color.js";
 import { type Format, formatOutcome } from "./output/formats.js";
 
@@ -18,12 +24,10 @@ const YAML_FILE = /\.ya?ml$/i;
  */
 export async function watchRepo(root: string, format: Format): Promise<number> {
   const compiler = new Compiler();
-  let excluded = picomatch(
-    [...ALWAYS_IGNORED, ...excludeGlobs(await readFile(join(root, REPOSITORY_FILE), "utf8").catch(() => undefined))],
-    {
-      dot: true,
-    },
-  );
+  /** Which repo paths are not config files, from scadalink.yaml's exclude globs (re-read when it changes). */
+  const excludedPaths = async () =>
+    picomatch([...ALWAYS_IGNORED, ...(await excludeGlobs(await readRepositoryFile(root)))], { dot: true });
+  let excluded = await excludedPaths();
   compiler.setFiles(await readWorkingTree(root));
   const out = palette(process.stdout);
 
@@ -69,8 +73,7 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
     pending.clear();
     if (batch.some(([p]) => p === REPOSITORY_FILE)) {
       // exclude globs may have changed: re-list everything (unchanged files stay parsed).
-      const text = await readFile(join(root, REPOSITORY_FILE), "utf8").catch(() => undefined);
-      excluded = picomatch([...ALWAYS_IGNORED, ...excludeGlobs(text)], { dot: true });
+      excluded = await excludedPaths();
       compiler.setFiles(await readWorkingTree(root));
     } else {
       for (const [path, kind] of batch) {

@@ -1,4 +1,4 @@
-/* Generated from schemas/*.schema.json by scripts/gen-types.mjs (npm run gen:types). Do not edit. */
+/* Generated from schemas/*.schema.json by scripts/gen-schemas.mjs (npm run gen:schemas): TypeScript types. Do not edit. */
 
 /**
  * When the alarm is active: threshold, range, match or rateOfChange on one attribute of the same module.

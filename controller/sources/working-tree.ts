@@ -1,16 +1,22 @@
 import { lstat, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { glob } from "tinyglobby";
-import { parseAllDocuments } from "yaml";
 import type { SourceFile } from "../compiler/compile.js";
 import { REPOSITORY_FILE } from "../compiler/constants.js";
 
 /** Never read: git's own files and installed packages. */
 export const ALWAYS_IGNORED = ["**/.git/**", "**/node_modules/**"];
 
+/** The text of scadalink.yaml, if the repo has one. */
+export function readRepositoryFile(root: string): Promise<string | undefined> {
+  return readFile(join(root, REPOSITORY_FILE), "utf8").catch(() => undefined);
+}
+
 /** The exclude globs of scadalink.yaml's Repository document (none when it is missing or broken). */
-export function excludeGlobs(repositoryText: string | undefined): string[] {
+export async function excludeGlobs(repositoryText: string | undefined): Promise<string[]> {
   if (repositoryText === undefined) return [];
+  // Loaded only here: a cached validate run whose scadalink.yaml did not change never needs the YAML parser.
+  const { parseAllDocuments } = await import("yaml");
   try {
     for (const doc of parseAllDocuments(repositoryText)) {
       if (doc.errors.length) continue;
@@ -25,17 +31,8 @@ export function excludeGlobs(repositoryText: string | undefined): string[] {
   return [];
 }
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch {
-    return undefined;
-  }
-}
-
 /** Paths (relative, '/'-separated, sorted) of the YAML files of a config repo's working tree. */
-export async function listConfigFiles(root: string): Promise<string[]> {
-  const exclude = excludeGlobs(await readText(join(root, REPOSITORY_FILE)));
+export async function listConfigFiles(root: string, exclude: readonly string[]): Promise<string[]> {
   const found = await glob(["**/*.yaml", "**/*.yml"], {
     cwd: root,
     dot: true,
@@ -55,7 +52,7 @@ export async function listConfigFiles(root: string): Promise<string[]> {
 
 /** Reads every config file of a working tree. */
 export async function readWorkingTree(root: string): Promise<SourceFile[]> {
-  const paths = await listConfigFiles(root);
+  const paths = await listConfigFiles(root, await excludeGlobs(await readRepositoryFile(root)));
   const texts = await Promise.all(paths.map((p) => readFile(join(root, p), "utf8")));
   return paths.map((path, i) => ({ path, text: texts[i]! }));
 }

@@ -17,8 +17,20 @@ const PAIRS = new Set(["api key", "private key", "access key", "secret key", "au
 /** Keys that name a secret instead of holding one. */
 const REFERENCE_KEYS = new Set(["passwordSecret"]);
 
+const verdicts = new Map<string, boolean>();
+
 /** true for names such as password, apiKey, AdminPassword, client_secret, X-Auth-Token. */
 export function looksLikeCredential(name: string): boolean {
+  // Repos repeat the same few keys (name, tag, value, …) many thousand times: decide each once.
+  let v = verdicts.get(name);
+  if (v === undefined) {
+    v = judge(name);
+    if (verdicts.size < 100_000) verdicts.set(name, v);
+  }
+  return v;
+}
+
+function judge(name: string): boolean {
   if (REFERENCE_KEYS.has(name)) return false;
   const words = name
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")

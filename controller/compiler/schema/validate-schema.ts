@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { validators } from "../../../schemas/validators.js";
 import { packageRoot } from "../../package-root.js";
 import type { Diagnostic, Loc } from "../diagnostics.js";
 import { diagnostic } from "../diagnostics.js";
@@ -25,12 +25,9 @@ export function isConfigKind(kind: unknown): kind is ConfigKind {
 }
 
 type AnySchema = Record<string, unknown>;
-
-let ajv: Ajv2020 | undefined;
 let schemas: Map<string, AnySchema> | undefined;
-const validators = new Map<string, ValidateFunction>();
 
-/** Every schema of schemas/, by file name. */
+/** Every schema of schemas/, by file name (read only when a message needs a schema's details). */
 export function loadSchemas(): Map<string, AnySchema> {
   if (schemas) return schemas;
   const dir = join(packageRoot(), "schemas");
@@ -41,34 +38,11 @@ export function loadSchemas(): Map<string, AnySchema> {
   return schemas;
 }
 
-function instance(): Ajv2020 {
-  if (ajv) return ajv;
-  ajv = new Ajv2020({
-    allErrors: true,
-    verbose: true,
-    discriminator: true,
-    strict: true,
-    allowUnionTypes: true,
-    validateFormats: false,
-  });
-  // Annotations: which rule id a keyword's failure reports, and a hand-written message.
-  ajv.addKeyword({ keyword: "x-rule", schemaType: "object" });
-  ajv.addKeyword({ keyword: "x-message", schemaType: "string" });
-  ajv.addKeyword({ keyword: "tsType", schemaType: "string" });
-  ajv.addFormat("date-time", true);
-  for (const [name, schema] of loadSchemas()) if (name !== "document.schema.json") ajv.addSchema(schema, name);
-  return ajv;
-}
-
-/** The compiled validator of a schema file (compiled once per process). */
+/** The validator of a schema file: precompiled by scripts/gen-schemas.mjs, so nothing is compiled at run time. */
 export function validatorFor(file: string): ValidateFunction {
-  let v = validators.get(file);
-  if (!v) {
-    v = instance().getSchema(file);
-    if (!v) throw new Error(`no schema ${file}`);
-    validators.set(file, v);
-  }
-  return v;
+  const v = validators[file];
+  if (!v) throw new Error(`no schema ${file}`);
+  return v as ValidateFunction;
 }
 
 export interface SchemaResult {
