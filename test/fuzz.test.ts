@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isMap, isPair, isScalar, isSeq, type Node, parseDocument, Scalar, type YAMLMap, type YAMLSeq } from "yaml";
-import { Compiler } from "../controller/compiler/compile.js";
+import { Compiler, compileFiles } from "../controller/compiler/compile.js";
 import { RULES } from "../controller/compiler/rules/registry.js";
 import { validatorFor } from "../controller/compiler/schema/validate-schema.js";
 import { rng, templateFiles } from "./helpers/template-repo.js";
@@ -158,6 +158,11 @@ describe("fuzzing the template repo", () => {
         throw new Error(`iteration ${i}: ${target.path} threw ${(e as Error).stack}\n--- mutated file ---\n${mutated}`);
       }
       slowest = Math.max(slowest, performance.now() - t0);
+      if (i % 25 === 0) {
+        // The incremental compiler must agree with a cold compile of the same files.
+        const cold = compileFiles(files.map((f) => (f.path === target.path ? { path: f.path, text: mutated } : f)));
+        expect(result.diagnostics, `iteration ${i}: incremental and cold compiles differ`).toEqual(cold.diagnostics);
+      }
       for (const d of result.diagnostics) {
         seenRules.add(d.rule);
         expect(Object.hasOwn(RULES, d.rule)).toBe(true);

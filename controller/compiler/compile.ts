@@ -48,7 +48,8 @@ export interface Compilation {
 interface InstanceEntry {
   flat: FlatTemplate | undefined;
   site: SiteInfo | undefined;
-  hasTemplate: boolean;
+  /** What the checks learn from the index besides flat and site: do the template and site exist, or are they broken documents? */
+  refs: string;
   diagnostics: Diagnostic[];
 }
 
@@ -106,12 +107,13 @@ export class Compiler {
     for (const decl of index.instances.values()) {
       const flat = templates.get(decl.template);
       const site = index.sites.get(decl.site);
-      const hasTemplate = index.templates.has(decl.template);
+      const g = index.ghosts;
+      const refs = `${index.templates.has(decl.template)}:${g.has("Template", decl.template)}:${g.has("Site", decl.site)}`;
       let entry = this.instanceCache.get(decl);
-      if (!entry || entry.flat !== flat || entry.site !== site || entry.hasTemplate !== hasTemplate) {
+      if (!entry || entry.flat !== flat || entry.site !== site || entry.refs !== refs) {
         const r = new Report();
         resolveInstance(decl, ctx, r, false);
-        entry = { flat, site, hasTemplate, diagnostics: r.items };
+        entry = { flat, site, refs, diagnostics: r.items };
         this.instanceCache.set(decl, entry);
       }
       report.items.push(...entry.diagnostics);

@@ -58,6 +58,3 @@ export function typeName(v: unknown): string {
   return typeof v;
 }
 
-export function quoteList(items: readonly string[]): string {
-  return items.map((i) => `"${i}"`).join(", ");
-}

@@ -48,6 +48,10 @@ const EDITS: Edit[] = [
     "phase: execute",
   ),
   (files) => files.delete("templates/analyzers.yaml"),
+  // A site that does not parse (its name still known), then gone: references must turn into unknown-site.
+  replaceIn("sites/res-northfield.yaml", "kind: Site", "kind: Site\nbroken: ["),
+  (files) => files.delete("sites/res-northfield.yaml"),
+  replaceIn("templates/valve.yaml", "kind: Template\nname: Actuator", "kind: Template\nname: Actuator\nbroken: ["),
   (files, pick) => {
     const extra = `kind: Instance\nname: X${Math.floor(pick() * 5)}\nsite: res-northfield\ntemplate: FlowMeter\nconnection: rtu-northfield\nparameters: { tagPrefix: NF }\n`;
     files.set(`instances/extra-${Math.floor(pick() * 3)}.yaml`, extra);
@@ -66,7 +70,7 @@ describe("the incremental compiler", () => {
     const sources = (): SourceFile[] => [...files].map(([path, text]) => ({ path, text }));
     compiler.setFiles(sources());
     expect(observable(compiler.compile())).toEqual(observable(compileFiles(sources())));
-    for (let step = 0; step < 60; step++) {
+    for (let step = 0; step < 120; step++) {
       EDITS[Math.floor(pick() * EDITS.length)]!(files, pick);
       if (step % 20 === 19) for (const [k, v] of original) files.set(k, v); // restore now and then
       compiler.setFiles(sources());

@@ -71,10 +71,6 @@ export function atValue(obj: object, key: string | number): Loc {
   return info.src.loc(k ? k.value : info.at);
 }
 
-/** The source file a loaded map or sequence came from. */
-export function sourceOf(obj: object): SourceText | undefined {
-  return infos.get(obj)?.src;
-}
 
 /**
  * Position of (line, column) inside a string scalar (e.g. script code) stored under key.

@@ -7,7 +7,7 @@ import type { Diagnostic, Loc } from "../diagnostics.js";
 import { diagnostic } from "../diagnostics.js";
 import { at, atKey, atValue } from "../load/positions.js";
 import { isRuleId, type RuleId } from "../rules/registry.js";
-import { didYouMean, quoteList, typeName } from "../text.js";
+import { didYouMean, typeName } from "../text.js";
 
 export const CONFIG_KINDS = {
   Repository: "repository.schema.json",
@@ -264,4 +264,3 @@ function resolveRef(s: AnySchema, all: Map<string, AnySchema>): AnySchema | unde
   return undefined;
 }
 
-export { quoteList };
