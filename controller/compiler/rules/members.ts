@@ -1,6 +1,9 @@
 import type { Loc, Report } from "../diagnostics.js";
 import type { Member } from "../flatten/members.js";
 
+/** Section 2.2's name pattern for members and modules (the schema reports names that break it). */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
 /**
  * The member namespace of a template being flattened: members and modules share it (member-collision), and
  * two paths differing only by case are invalid-name.
@@ -23,9 +26,10 @@ export class MemberTable {
     this.lower.set(path.toLowerCase(), path);
   }
 
-  /** Claims a top-level name for a member or module defined by this template; false on collision. */
+    /** Claims a top-level name for a member or module defined by this template; false on collision. */
   claim(name: string, loc: Loc, whence: string): boolean {
-    const existing = this.whence.get(name);
+    // A name breaking the naming rule (reported as invalid-name) cannot become part of a path.
+    if (!IDENTIFIER.test(name)) return false;const existing = this.whence.get(name);
     if (existing !== undefined) {
       const isModule = this.modules.has(name);
       const hint = existing.startsWith("inherited")
