@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { editOverride } from "./generate.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(ROOT, "dist/cli/bin.js");
+const BIN = join(ROOT, "dist/bundle/scadalink.js");
 const CHILD = join(ROOT, "bench/child.mjs");
 const GENERATE = join(ROOT, "bench/generate.mjs");
 const RSS_HOOK = pathToFileURL(join(ROOT, "bench/rss-hook.mjs")).href;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { SourceFile, Stats } from "../controller/compiler/compile.js";
 import type { Diagnostic } from "../controller/compiler/diagnostics.js";
 import { packageVersion } from "../controller/package-root.js";
@@ -43,13 +44,10 @@ export function defaultCacheFile(root: string, env: NodeJS.ProcessEnv = process.
 
 const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 
-/** Identifies this build of the compiler, so a rebuilt tool never trusts an older tool's results. */
+/** Identifies this build of the tool (every build rewrites its files), so it never trusts an older build's results. */
 async function buildStamp(): Promise<string> {
-  const compiler = new URL("../controller/compiler/compile.js", import.meta.url);
-  const st = await stat(compiler).catch(() =>
-    stat(new URL("../controller/compiler/compile.ts", import.meta.url)).catch(() => undefined),
-  );
-  return `${packageVersion()}:${FORMAT_VERSION}:${st ? `${st.mtimeMs}:${st.size}` : "source"}`;
+  const st = await stat(fileURLToPath(import.meta.url)).catch(() => undefined);
+  return `${packageVersion()}:${FORMAT_VERSION}:${st ? `${st.mtimeMs}:${st.size}` : "unknown"}`;
 }
 
 async function loadCache(file: string): Promise<CacheFile | undefined> {

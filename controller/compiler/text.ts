@@ -57,4 +57,3 @@ export function typeName(v: unknown): string {
   if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
   return typeof v;
 }
-

@@ -6,7 +6,7 @@ import { afterAll } from "vitest";
 import { packageRoot } from "../../controller/package-root.js";
 import type { Files } from "./repo.js";
 
-export const BIN = join(packageRoot(), "dist", "cli", "bin.js");
+export const BIN = join(packageRoot(), "dist", "bundle", "scadalink.js");
 
 export interface Run {
   code: number | null;

@@ -71,7 +71,6 @@ export function atValue(obj: object, key: string | number): Loc {
   return info.src.loc(k ? k.value : info.at);
 }
 
-
 /**
  * Position of (line, column) inside a string scalar (e.g. script code) stored under key.
  * Exact for block scalars (| and >) and single-line scalars; other multi-line scalars map to their start.

@@ -26,10 +26,11 @@ export class MemberTable {
     this.lower.set(path.toLowerCase(), path);
   }
 
-    /** Claims a top-level name for a member or module defined by this template; false on collision. */
+  /** Claims a top-level name for a member or module defined by this template; false on collision. */
   claim(name: string, loc: Loc, whence: string): boolean {
     // A name breaking the naming rule (reported as invalid-name) cannot become part of a path.
-    if (!IDENTIFIER.test(name)) return false;const existing = this.whence.get(name);
+    if (!IDENTIFIER.test(name)) return false;
+    const existing = this.whence.get(name);
     if (existing !== undefined) {
       const isModule = this.modules.has(name);
       const hint = existing.startsWith("inherited")

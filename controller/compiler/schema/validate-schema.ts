@@ -263,4 +263,3 @@ function resolveRef(s: AnySchema, all: Map<string, AnySchema>): AnySchema | unde
   }
   return undefined;
 }
-

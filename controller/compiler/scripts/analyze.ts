@@ -94,7 +94,7 @@ function computeFacts(code: string, params: readonly string[], expression: boole
   const facts: CodeFacts = { syntaxError: undefined, free: [], forbidden: [], calls: [], apiMembers: [], secrets: [] };
   // The code starts on line 2 of the wrapper, at column 0: code positions are wrapper positions minus one line.
   // Duplicate parameter names are reported by duplicate-name; the parser need not reject them again.
-    // Names that are no identifiers are reported as invalid-name; they cannot be parameters of the wrapper.
+  // Names that are no identifiers are reported as invalid-name; they cannot be parameters of the wrapper.
   const unique = [...new Set(params)].filter((p) => /^[A-Za-z_$][\w$]*$/.test(p));
   const head = expression
     ? `(async function () {"use strict"; return (`
