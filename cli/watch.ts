@@ -49,6 +49,13 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
   };
   report();
 
+  /** Re-reads one file into the compiler; true when that changed what the compiler holds. */
+  const refresh = async (path: string): Promise<boolean> => {
+    if (excluded(path)) return compiler.deleteFile(path);
+    const text = await readFile(join(root, path), "utf8").catch(() => undefined);
+    return text === undefined ? compiler.deleteFile(path) : compiler.setFile(path, text);
+  };
+
   const pending = new Map<string, "change" | "unlink">();
   let timer: NodeJS.Timeout | undefined;
   // chokidar drops a second change of one file within 50 ms of the first; re-read changed files after that
@@ -60,11 +67,7 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
     const paths = [...recheck];
     recheck.clear();
     let changed = false;
-    for (const path of paths) {
-      if (excluded(path)) continue;
-      const text = await readFile(join(root, path), "utf8").catch(() => undefined);
-      changed = (text === undefined ? compiler.deleteFile(path) : compiler.setFile(path, text)) || changed;
-    }
+    for (const path of paths) changed = (await refresh(path)) || changed;
     if (changed) report();
   };
   const flush = async () => {
@@ -77,12 +80,8 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
       compiler.setFiles(await readWorkingTree(root));
     } else {
       for (const [path, kind] of batch) {
-        if (kind === "unlink" || excluded(path)) compiler.deleteFile(path);
-        else {
-          const text = await readFile(join(root, path), "utf8").catch(() => undefined);
-          if (text === undefined) compiler.deleteFile(path);
-          else compiler.setFile(path, text);
-        }
+        if (kind === "unlink") compiler.deleteFile(path);
+        else await refresh(path);
       }
     }
     report();
