@@ -86,7 +86,7 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
     }
     report();
     for (const [path] of batch) recheck.add(path);
-    recheckTimer ??= setTimeout(() => void verify(), 80);
+    if (!recheckTimer) recheckTimer = setTimeout(() => void verify(), 80);
   };
 
   watcher.on("all", (event, abs) => {
@@ -95,7 +95,7 @@ export async function watchRepo(root: string, format: Format): Promise<number> {
     if (event === "add" || event === "change") pending.set(path, "change");
     else if (event === "unlink") pending.set(path, "unlink");
     else return;
-    timer ??= setTimeout(() => void flush(), 25);
+    if (!timer) timer = setTimeout(() => void flush(), 25);
   });
 
   return new Promise<number>((resolveExit) => {
