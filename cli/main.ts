@@ -52,6 +52,129 @@ function program(run: (p: Promise<number>) => void): Command {
     )
     .action((o: { repo: string; instance: string[]; out?: string; explain?: boolean }) => run(flattenCommand(o)));
 
+  cmd
+    .command("plan")
+    .description(
+      "what deploying the working tree would change against the deploy branch (or REF): per site, added, changed and removed instances with member-level diffs, batches, stale instances",
+    )
+    .option("--repo <dir>", "config repo (a git working tree)", ".")
+    .option("--against <ref>", "compare with this deploy commit instead of the deploy branch")
+    .addOption(
+      new Option("--format <format>", "output format (markdown is what the pull-request comment shows)")
+        .choices(["text", "json", "markdown"])
+        .default("text"),
+    )
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 plan made, 1 the repo has validation errors (nothing would be released), 2 usage error.",
+    )
+    .action((o: { repo: string; against?: string; format: "text" | "json" | "markdown" }) =>
+      run(import("./commands/plan.js").then((m) => m.planCommand(o))),
+    );
+
+  cmd
+    .command("diff")
+    .description(
+      'member-level difference of the compiled state of two commits, e.g. Pump07 Speed.tag: "ns=2;s=A" → "ns=2;s=B"',
+    )
+    .argument("<ref-a>", "commit, branch or tag")
+    .argument("<ref-b>", "commit, branch or tag")
+    .option("--repo <dir>", "config repo (a git repository)", ".")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 no difference, 1 differences found (or a commit does not compile), 2 usage error.",
+    )
+    .action((a: string, b: string, o: { repo: string; format: "text" | "json" }) =>
+      run(import("./commands/diff.js").then((m) => m.diffCommand(a, b, o))),
+    );
+
+  cmd
+    .command("batch")
+    .description("batch tools")
+    .command("prepare")
+    .description(
+      "write a batch's preparation artifacts (handoff, evidence checklist, execution record template, report) from the working tree",
+    )
+    .argument("<name>", "batch name")
+    .option("--repo <dir>", "config repo root", ".")
+    .option("--out <dir>", "write the four files here (default: print the report)")
+    .action((name: string, o: { repo: string; out?: string }) =>
+      run(import("./commands/batch.js").then((m) => m.batchPrepareCommand(name, o))),
+    );
+
+  cmd
+    .command("status")
+    .description(
+      "fleet view from the deploy and status branches: sites × instances, desired vs applied revision, stale instances, batch states, last seen",
+    )
+    .option("--repo <url|dir>", "config repo: a smart-HTTP URL or a local repository", ".")
+    .option("--state-dir <dir>", "where a remote repo is mirrored")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action((o: { repo: string; format: "text" | "json"; stateDir?: string }) =>
+      run(import("./commands/status.js").then((m) => m.statusCommand(o))),
+    );
+
+  cmd
+    .command("controller")
+    .description(
+      "run the controller: compile every commit on main, write the deploy branch, evaluate batches, report to GitHub",
+    )
+    .addOption(
+      new Option("--repo <url|dir>", "config repo: a smart-HTTP URL or a local repository path").env("SCADALINK_REPO"),
+    )
+    .addOption(
+      new Option("--once", "process the current head of main (and pending batches) and exit").env("SCADALINK_ONCE"),
+    )
+    .addOption(
+      new Option("--poll-interval <seconds>", "how often to poll main").default("30").env("SCADALINK_POLL_INTERVAL"),
+    )
+    .addOption(
+      new Option("--webhook-port <port>", "serve /webhook, /healthz, /readyz and /metrics on this port").env(
+        "SCADALINK_WEBHOOK_PORT",
+      ),
+    )
+    .addOption(
+      new Option("--host <address>", "address the HTTP endpoints listen on")
+        .default("127.0.0.1")
+        .env("SCADALINK_HTTP_HOST"),
+    )
+    .addOption(
+      new Option(
+        "--github-repo <owner/name>",
+        "report to this GitHub repository (token in SCADALINK_GITHUB_TOKEN)",
+      ).env("SCADALINK_GITHUB_REPO"),
+    )
+    .addOption(
+      new Option("--state-dir <dir>", "where a remote repo is mirrored (default: $XDG_STATE_HOME/scadalink/…)").env(
+        "SCADALINK_STATE_DIR",
+      ),
+    )
+    .addOption(
+      new Option("--main-branch <name>", "the branch engineers merge to").default("main").env("SCADALINK_MAIN_BRANCH"),
+    )
+    .addOption(
+      new Option("--watch", "local repository: reconcile whenever its branches change (development)").env(
+        "SCADALINK_WATCH",
+      ),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level (JSON logs on stdout)").default("info").env("SCADALINK_LOG_LEVEL"),
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Secrets come only from the environment, never from arguments:",
+        "  SCADALINK_WEBHOOK_SECRET   the GitHub webhook secret (X-Hub-Signature-256); without it /webhook is off",
+        "  SCADALINK_GITHUB_TOKEN     token for check runs, pull-request comments and commit statuses",
+        "  SCADALINK_GITHUB_API_URL   GitHub REST API base URL (default https://api.github.com)",
+        "",
+        "Exit codes (--once): 0 done, 1 the head of main does not compile (nothing released), 2 usage or git error.",
+      ].join("\n"),
+    )
+    .action((o) => run(import("./commands/controller.js").then((m) => m.controllerCommand(o))));
+
   return cmd;
 }
 

@@ -97,10 +97,15 @@ export type DataConnection = {
 };
 
 export interface ScadalinkSchemas {
+  "batch-handoff"?: BatchHandoff;
+  "batch-release"?: BatchRelease;
+  "batch-status"?: BatchStatus;
   batch?: Batch;
   common?: Common;
   "deployment-package"?: DeploymentPackage;
   document?: Document;
+  "evidence-checklist"?: EvidenceChecklist;
+  "execution-record-template"?: ExecutionRecordTemplate;
   "execution-record"?: ExecutionRecord;
   "instance-set"?: InstanceSet;
   instance?: Instance;
@@ -112,6 +117,156 @@ export interface ScadalinkSchemas {
   site?: Site;
   template?: Template;
   "validate-result"?: ValidateResult;
+}
+/**
+ * batches/<batch>/handoff.json: what each site must provide before the batch runs. Secret names only, never values.
+ */
+export interface BatchHandoff {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion: "scadalink/v1";
+  kind: "BatchHandoff";
+  batch: string;
+  sourceCommit: string;
+  instances: HandoffInstance[];
+  /**
+   * Per site: every connection and secret the selected instances need.
+   */
+  sites: {
+    [k: string]: HandoffSite | undefined;
+  };
+}
+export interface HandoffInstance {
+  id: string;
+  site: string;
+  template: string;
+  /**
+   * null for a deletion.
+   */
+  revisionHash: string | null;
+  connections: HandoffConnection[];
+  /**
+   * Names of the secrets the site must provide.
+   */
+  secrets: string[];
+  tagCount: number;
+  scripts: string[];
+}
+/**
+ * This interface was referenced by `BatchHandoff`'s JSON-Schema
+ * via the `definition` "Connection".
+ */
+export interface HandoffConnection {
+  name: string;
+  endpoint: string;
+  securityMode: string;
+  securityPolicy: string;
+  auth: "anonymous" | "username";
+  /**
+   * Name of the password secret, if any.
+   */
+  secret: string | null;
+}
+export interface HandoffSite {
+  connections: HandoffConnection[];
+  secrets: string[];
+  instances: number;
+}
+/**
+ * batches/<batch>/release.json on the deploy branch: what a batch in phase execute releases, fixed at the commit where it first became execute. released is false while it waits for the batches in after.
+ */
+export interface BatchRelease {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion: "scadalink/v1";
+  kind: "BatchRelease";
+  batch: string;
+  /**
+   * The commit on main where the batch first became execute.
+   */
+  sourceCommit: string;
+  /**
+   * true once the packages are on the deploy branch; false while waiting for after.
+   */
+  released: boolean;
+  releasedAt: string | null;
+  /**
+   * The batch's selection as it was released. A released batch is immutable: changing it is batch-immutable.
+   */
+  select: {};
+  /**
+   * Instance id (<site>/<name>) to the released revision hash, or null for a released deletion.
+   */
+  instances: {
+    [k: string]: string | null | undefined;
+  };
+}
+/**
+ * batches/<batch>/status.json on the deploy branch: the batch's progress, computed by the controller from the sites' execution records.
+ */
+export interface BatchStatus {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion: "scadalink/v1";
+  kind: "BatchStatus";
+  batch: string;
+  phase: "prepare" | "execute";
+  /**
+   * waiting: not released (phase prepare, or after not complete). releasing: released, no execution record yet. in-progress: some records in. complete: every selected instance has a record and at most maxFailed failed. halted: more than maxFailed failed.
+   */
+  state: "waiting" | "releasing" | "in-progress" | "complete" | "halted";
+  /**
+   * Why the batch is waiting or halted.
+   */
+  reason: string | null;
+  releasedAt: string | null;
+  /**
+   * After it, a missing record counts as environment-unavailable.
+   */
+  deadline: string | null;
+  maxFailed: number;
+  counts: BatchCounts;
+  instances: {
+    [k: string]: BatchInstanceStatus | undefined;
+  };
+}
+export interface BatchCounts {
+  selected: number;
+  passed: number;
+  failed: number;
+  pending: number;
+}
+export interface BatchInstanceStatus {
+  revisionHash: string | null;
+  /**
+   * null while no record is in.
+   */
+  result:
+    | (
+        | "pass"
+        | "login-blocked"
+        | "network-blocked"
+        | "host-bridge-blocked"
+        | "local-runtime-blocked"
+        | "data-mismatch"
+        | "artifact-mismatch"
+        | "environment-unavailable"
+        | "runtime-error"
+      )
+    | null;
+  message: string | null;
 }
 /**
  * One reviewed rollout: which instances get their current revision, after which other batches, with what evidence. Created in a pull request; merging it is the deployment.
@@ -517,6 +672,113 @@ export interface PackageScriptParameter {
    * via the `definition` "DataType".
    */
   type: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+}
+/**
+ * batches/<batch>/evidence-checklist.json: per instance, the evidence its execution record must reference, and where it goes on the status branch.
+ */
+export interface EvidenceChecklist {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion: "scadalink/v1";
+  kind: "EvidenceChecklist";
+  batch: string;
+  /**
+   * Items: A piece of evidence an execution record references: values-snapshot, alarm-states, connection-health, event-log.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "EvidenceItem".
+   */
+  items: ("values-snapshot" | "alarm-states" | "connection-health" | "event-log")[];
+  /**
+   * Rules every evidence file must follow.
+   */
+  redaction: string[];
+  instances: ChecklistInstance[];
+}
+export interface ChecklistInstance {
+  id: string;
+  /**
+   * Path of the execution record on the site's status branch.
+   */
+  record: string;
+  evidence: ChecklistEvidence[];
+}
+export interface ChecklistEvidence {
+  /**
+   * A piece of evidence an execution record references: values-snapshot, alarm-states, connection-health, event-log.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "EvidenceItem".
+   */
+  item: "values-snapshot" | "alarm-states" | "connection-health" | "event-log";
+  path: string;
+  what: string;
+}
+/**
+ * batches/<batch>/execution-record-template.json: the fields of an execution record, the allowed result states with the failure taxonomy, and one record skeleton per selected instance.
+ */
+export interface ExecutionRecordTemplate {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion: "scadalink/v1";
+  kind: "ExecutionRecordTemplate";
+  batch: string;
+  /**
+   * Field name to its meaning.
+   */
+  fields: {
+    [k: string]: string | undefined;
+  };
+  resultStates: ResultStateInfo[];
+  records: RecordSkeleton[];
+}
+export interface ResultStateInfo {
+  /**
+   * Outcome of one released instance on its site. pass; login-blocked (credentials rejected, or the named secret is missing on the site); network-blocked (endpoint unreachable); host-bridge-blocked (server reachable, session or subscription refused); local-runtime-blocked (the site runtime refused the package: script compile, sandbox); data-mismatch (tags missing, wrong data type, bad quality after the settle time); artifact-mismatch (package hash or schema check failed); environment-unavailable (no record before the batch deadline; set by the controller); runtime-error (anything else).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ResultState".
+   */
+  state:
+    | "pass"
+    | "login-blocked"
+    | "network-blocked"
+    | "host-bridge-blocked"
+    | "local-runtime-blocked"
+    | "data-mismatch"
+    | "artifact-mismatch"
+    | "environment-unavailable"
+    | "runtime-error";
+  /**
+   * Counts against maxFailed.
+   */
+  failure: boolean;
+  meaning: string;
+}
+export interface RecordSkeleton {
+  site: string;
+  instance: string;
+  revisionHash: string | null;
+  path: string;
+  /**
+   * Filled in by the site.
+   */
+  result: null;
+  /**
+   * Items: A piece of evidence an execution record references: values-snapshot, alarm-states, connection-health, event-log.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "EvidenceItem".
+   */
+  evidence: ("values-snapshot" | "alarm-states" | "connection-health" | "event-log")[];
 }
 /**
  * batches/<batch>/<instance>.json on a site's status branch: what happened when the site applied one released instance. It references evidence files, never credential values.

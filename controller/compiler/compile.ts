@@ -20,6 +20,8 @@ export interface SourceFile {
 export interface CompileOptions {
   /** Instance ids on the deploy branch: a batch selecting one of them that no longer exists releases its deletion. */
   deployed?: ReadonlySet<string>;
+  /** The selection each released batch was released with (deploy branch): changing one is batch-immutable. */
+  released?: ReadonlyMap<string, unknown>;
 }
 
 export interface Stats {
@@ -62,6 +64,11 @@ export class Compiler {
   private readonly files = new Map<string, FileAnalysis>();
   private readonly flattenCache: FlattenCache = new Map();
   private readonly instanceCache = new WeakMap<InstanceDecl, InstanceEntry>();
+  /** A package stays valid while its declaration, template, site and shared scripts are the same objects. */
+  private readonly packageCache = new WeakMap<
+    InstanceDecl,
+    { flat: FlatTemplate; site: SiteInfo; shared: object; pkg: DeploymentPackage }
+  >();
   private shared: SharedState | undefined;
 
   /** Sets a file's text; returns true when it changed. */
@@ -119,7 +126,7 @@ export class Compiler {
       report.items.push(...entry.diagnostics);
     }
     const chainOf = (t: string) => templates.get(t)?.chain ?? [t];
-    checkBatches(index, chainOf, report, options.deployed);
+    checkBatches(index, chainOf, report, options.deployed, options.released);
     checkUnusedTemplates(index, report);
 
     const diagnostics = report.items.sort(compareDiagnostics);
@@ -141,12 +148,24 @@ export class Compiler {
       index,
       template: (name) => templates.get(name),
       resolve,
-      packages(ids?: Iterable<string>) {
+      packages: (ids?: Iterable<string>) => {
         const wanted = ids ? [...ids] : [...index.instances.keys()];
         const out: DeploymentPackage[] = [];
         for (const id of wanted.sort()) {
+          const decl = index.instances.get(id);
+          if (!decl) continue;
+          const hit = this.packageCache.get(decl);
+          const flat = templates.get(decl.template);
+          const site = index.sites.get(decl.site);
+          if (hit && hit.flat === flat && hit.site === site && hit.shared === shared.registry.version) {
+            out.push(hit.pkg);
+            continue;
+          }
           const r = resolve(id);
-          if (r) out.push(buildPackage(r, shared.registry));
+          if (!r) continue;
+          const pkg = buildPackage(r, shared.registry);
+          this.packageCache.set(decl, { flat: r.flat, site: r.site, shared: shared.registry.version, pkg });
+          out.push(pkg);
         }
         return out;
       },

@@ -1,23 +1,33 @@
+import canonicalize from "canonicalize";
 import type { Batch } from "../../../schemas/types.js";
 import { matchRule } from "../batch-select.js";
 import type { Report } from "../diagnostics.js";
-import { atValue } from "../load/positions.js";
+import { atKey, atValue } from "../load/positions.js";
 import type { RepoIndex } from "../repo-index.js";
 import { didYouMean } from "../text.js";
 
 /**
  * batch-unknown-instance (a warning when the id was deployed before: selecting it releases its deletion),
- * batch-unknown-dependency, batch-cycle, and the batch-empty-match warning.
+ * batch-unknown-dependency, batch-cycle, batch-immutable (given the released selections), and the
+ * batch-empty-match warning.
  */
 export function checkBatches(
   index: RepoIndex,
   chainOf: (template: string) => readonly string[],
   report: Report,
   deployed: ReadonlySet<string> | undefined,
+  released: ReadonlyMap<string, unknown> | undefined,
 ): void {
   for (const [name, doc] of index.batches) {
     if (!doc.usable) continue;
     const b: Batch = doc.data;
+    if (released?.has(name) && canonicalize(b.select) !== canonicalize(released.get(name))) {
+      report.add(
+        "batch-immutable",
+        atKey(b as object, "select"),
+        `batch ${name} was released: its selection cannot change; release further changes with a new batch`,
+      );
+    }
     (b.select.instances ?? []).forEach((id, i) => {
       if (index.instances.has(id) || index.ghosts.has("Instance", id)) return;
       const loc = atValue(b.select.instances!, i);

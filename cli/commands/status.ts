@@ -1,0 +1,107 @@
+import { StatusReader } from "../../controller/deploy/records.js";
+import { GitSource } from "../../controller/sources/git-tree.js";
+import { palette } from "../output/color.js";
+import { deployState, openRepo } from "../repo-access.js";
+
+export interface StatusOptions {
+  repo: string;
+  format: "text" | "json";
+  stateDir?: string;
+}
+
+interface InstanceRow {
+  name: string;
+  desired: string | null;
+  applied: string | null;
+  state: string | null;
+  result: string | null;
+  stale: boolean;
+}
+
+/** `scadalink status`: sites × instances, desired vs applied revision, stale instances, batches, last seen. */
+export async function statusCommand(o: StatusOptions): Promise<number> {
+  const repo = await openRepo(o.repo, o.stateDir);
+  const mainHead = (await repo.resolve(repo.branchRef("main"))) ?? undefined;
+  const compiled = new Map<string, string>();
+  let deployBranch = "scadalink/deploy";
+  let prefix = "scadalink/status/";
+  if (mainHead) {
+    const c = await new GitSource(repo).compile(mainHead);
+    const r = c.index.repository?.usable ? c.index.repository.data : undefined;
+    deployBranch = r?.deployBranch ?? deployBranch;
+    prefix = r?.statusBranchPrefix ?? prefix;
+    if (c.errorCount === 0)
+      for (const p of c.packages()) compiled.set(`${p.instance.site}/${p.instance.name}`, p.revisionHash);
+  }
+  const deploy = await deployState(repo, deployBranch);
+  const reports = await new StatusReader(repo).read(prefix);
+  const sites = [...new Set([...deploy.manifests.keys(), ...reports.keys()])].sort().map((site) => {
+    const manifest = deploy.manifests.get(site);
+    const status = reports.get(site)?.status;
+    const names = [
+      ...new Set([...Object.keys(manifest?.instances ?? {}), ...Object.keys(status?.instances ?? {})]),
+    ].sort();
+    const instances: InstanceRow[] = names.map((name) => {
+      const desired = manifest?.instances[name] ?? null;
+      const s = status?.instances[name];
+      const c = compiled.get(`${site}/${name}`);
+      return {
+        name,
+        desired,
+        applied: s?.revisionHash ?? null,
+        state: s?.state ?? null,
+        result: s?.result ?? null,
+        stale: compiled.size > 0 && c !== undefined && c !== desired,
+      };
+    });
+    return {
+      site,
+      lastSeen: status?.reportedAt ?? null,
+      appliedDeployCommit: status?.deployCommit ?? null,
+      converged: instances.every((i) => i.desired === i.applied),
+      instances,
+    };
+  });
+  const batches = [...deploy.statuses.values()].map((b) => ({
+    batch: b.batch,
+    phase: b.phase,
+    state: b.state,
+    reason: b.reason,
+    counts: b.counts,
+  }));
+  const view = {
+    deployCommit: deploy.head ?? null,
+    sourceCommit: deploy.trailers.sourceCommit ?? null,
+    sites,
+    batches,
+  };
+  if (o.format === "json") {
+    process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+    return 0;
+  }
+  const p = palette(process.stdout);
+  const short = (h: string | null) => (h ? h.replace("sha256:", "").slice(0, 10) : "-");
+  const out = [`deploy ${short(view.deployCommit)} from main ${short(view.sourceCommit)}`];
+  for (const s of sites) {
+    out.push(
+      "",
+      `${p.bold(s.site)}  last seen ${s.lastSeen ?? "never"}  applied deploy ${short(s.appliedDeployCommit)}  ${s.converged ? p.green("converged") : p.yellow("converging")}`,
+    );
+    out.push(`  ${"instance".padEnd(24)} ${"desired".padEnd(10)} ${"applied".padEnd(10)} ${"state".padEnd(9)} result`);
+    for (const i of s.instances) {
+      const mark = i.desired === i.applied ? " " : p.yellow("*");
+      out.push(
+        `${mark} ${i.name.padEnd(24)} ${short(i.desired).padEnd(10)} ${short(i.applied).padEnd(10)} ${(i.state ?? "-").padEnd(9)} ${i.result ?? "-"}${i.stale ? p.dim("  stale") : ""}`,
+      );
+    }
+  }
+  if (batches.length) {
+    out.push("", p.bold("batches"));
+    for (const b of batches)
+      out.push(
+        `  ${b.batch}  ${b.phase}  ${b.state}  ${b.counts.passed}/${b.counts.selected} passed, ${b.counts.failed} failed${b.reason ? p.dim(`  ${b.reason}`) : ""}`,
+      );
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+  return 0;
+}

@@ -1,0 +1,294 @@
+import fs from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import git from "isomorphic-git";
+import http from "isomorphic-git/http/node";
+import { type Mutex, mutexFor } from "./mutex.js";
+import { commitContent, type ObjectType, type Signature, type TreeEntry, treeContent, writeObject } from "./objects.js";
+
+/** One isomorphic-git cache per process: parsed pack indexes are reused by every operation. */
+export const gitCache = {};
+
+const ZERO = "0000000000000000000000000000000000000000";
+/** A ref lock older than this was left by a killed process (git holds one for milliseconds). */
+const STALE_LOCK_MS = 30_000;
+
+export interface FileEntry {
+  path: string;
+  oid: string;
+  mode: string;
+}
+
+export interface CommitInfo {
+  oid: string;
+  tree: string;
+  parents: string[];
+  message: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+}
+
+/**
+ * A git repository the controller works on: a remote reached over smart HTTP (mirrored into a bare repo in the
+ * state directory) or a local repository path (worked on in place). Every operation holds the repository's mutex.
+ */
+export class Repo {
+  readonly mutex: Mutex;
+
+  private constructor(
+    /** The git directory objects and refs live in. */
+    readonly gitdir: string,
+    /** The remote's URL; undefined for a local repository. */
+    readonly url: string | undefined,
+  ) {
+    this.mutex = mutexFor(gitdir);
+  }
+
+  /** A remote URL (http, https) is mirrored into stateDir; anything else is a local repository path. */
+  static async open(spec: string, stateDir: string): Promise<Repo> {
+    if (/^https?:\/\//.test(spec)) {
+      const gitdir = join(resolve(stateDir), "mirror.git");
+      if (!(await exists(join(gitdir, "HEAD")))) {
+        await mkdir(gitdir, { recursive: true });
+        await git.init({ fs, gitdir, bare: true, defaultBranch: "main" });
+      }
+      return new Repo(gitdir, spec);
+    }
+    const dir = resolve(spec);
+    const gitdir = (await exists(join(dir, ".git", "HEAD"))) ? join(dir, ".git") : dir;
+    if (!(await exists(join(gitdir, "HEAD")))) throw new Error(`${spec} is not a git repository`);
+    return new Repo(gitdir, undefined);
+  }
+
+  get remote(): boolean {
+    return this.url !== undefined;
+  }
+
+  /** The full ref name under which a branch of the source repository is seen here. */
+  branchRef(branch: string): string {
+    return this.url ? `refs/remotes/origin/${branch}` : `refs/heads/${branch}`;
+  }
+
+  /** Fetches every branch of the remote (nothing to do for a local repository). */
+  async fetch(): Promise<void> {
+    if (!this.url) return;
+    await git.fetch({
+      fs,
+      http,
+      gitdir: this.gitdir,
+      cache: gitCache,
+      url: this.url,
+      remote: "origin",
+      singleBranch: false,
+      tags: false,
+      prune: true,
+    });
+  }
+
+  /** Fetches one ref of the remote (such as refs/pull/7/head) and returns its commit. */
+  async fetchRef(ref: string): Promise<string | undefined> {
+    if (!this.url) return this.resolve(ref);
+    const r = await git.fetch({
+      fs,
+      http,
+      gitdir: this.gitdir,
+      cache: gitCache,
+      url: this.url,
+      remote: "origin",
+      ref,
+      remoteRef: ref,
+      singleBranch: true,
+      tags: false,
+    });
+    return r.fetchHead ?? undefined;
+  }
+
+  async resolve(ref: string): Promise<string | undefined> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A revision as git understands the common forms: a ref or branch (local or origin's), a full or abbreviated
+   * commit id, each optionally followed by ~N (N-th first-parent ancestor) and ^N (N-th parent).
+   */
+  async revision(spec: string): Promise<string | undefined> {
+    const m = /^(.*?)((?:[~^]\d*)*)$/.exec(spec)!;
+    const base = m[1]!;
+    let oid =
+      (await this.resolve(base)) ??
+      (await this.resolve(`refs/heads/${base}`)) ??
+      (await this.resolve(`refs/remotes/origin/${base}`)) ??
+      (await this.resolve(`refs/tags/${base}`));
+    if (!oid && /^[0-9a-f]{4,40}$/.test(base)) {
+      oid = await git.expandOid({ fs, gitdir: this.gitdir, oid: base, cache: gitCache }).catch(() => undefined);
+    }
+    for (const [, op, digits] of m[2]!.matchAll(/([~^])(\d*)/g)) {
+      if (!oid) return undefined;
+      const n = digits === "" ? 1 : Number(digits);
+      if (op === "~") for (let i = 0; i < n && oid; i++) oid = (await this.readCommit(oid)).parents[0];
+      else if (n > 0) oid = (await this.readCommit(oid)).parents[n - 1];
+    }
+    return oid;
+  }
+
+  /** Branch names (without prefix) and commits of the branches whose names start with prefix. */
+  async branches(prefix: string): Promise<Map<string, string>> {
+    const names = await git.listBranches({ fs, gitdir: this.gitdir, ...(this.url ? { remote: "origin" } : {}) });
+    const out = new Map<string, string>();
+    for (const name of names.filter((n) => n.startsWith(prefix)).sort()) {
+      const oid = await this.resolve(this.branchRef(name));
+      if (oid) out.set(name, oid);
+    }
+    return out;
+  }
+
+  async readCommit(oid: string): Promise<CommitInfo> {
+    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: gitCache });
+    return {
+      oid,
+      tree: commit.tree,
+      parents: commit.parent,
+      message: commit.message,
+      timestamp: commit.committer.timestamp,
+    };
+  }
+
+  /** The entries of a tree object (one level). */
+  async readTree(oid: string): Promise<{ path: string; oid: string; mode: string; type: string }[]> {
+    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: gitCache });
+    return tree;
+  }
+
+  /** Every file below a tree, with paths relative to it, and every subtree's oid by directory path. */
+  async listFiles(treeOid: string): Promise<{ files: Map<string, FileEntry>; dirs: Map<string, string> }> {
+    const files = new Map<string, FileEntry>();
+    const dirs = new Map<string, string>([["", treeOid]]);
+    const walk = async (oid: string, prefix: string) => {
+      for (const e of await this.readTree(oid)) {
+        const path = prefix ? `${prefix}/${e.path}` : e.path;
+        if (e.type === "tree") {
+          dirs.set(path, e.oid);
+          await walk(e.oid, path);
+        } else if (e.type === "blob") files.set(path, { path, oid: e.oid, mode: e.mode });
+      }
+    };
+    await walk(treeOid, "");
+    return { files, dirs };
+  }
+
+  async readBlob(oid: string): Promise<Uint8Array> {
+    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: gitCache });
+    return blob;
+  }
+
+  async readText(oid: string): Promise<string> {
+    return Buffer.from(await this.readBlob(oid)).toString("utf8");
+  }
+
+  /** true when ancestor is oid or one of its ancestors. */
+  async isAncestor(ancestor: string, oid: string): Promise<boolean> {
+    if (ancestor === oid) return true;
+    try {
+      return await git.isDescendent({ fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: gitCache });
+    } catch {
+      return false;
+    }
+  }
+
+  /** Writes an object (atomically) unless it exists; created says whether it was new. */
+  writeObject(type: ObjectType, content: Uint8Array): Promise<{ oid: string; created: boolean }> {
+    return writeObject(this.gitdir, type, content);
+  }
+
+  async writeTree(entries: readonly TreeEntry[]): Promise<string> {
+    return (await this.writeObject("tree", treeContent(entries))).oid;
+  }
+
+  async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {
+    return (await this.writeObject("commit", commitContent(c))).oid;
+  }
+
+  /**
+   * Moves a branch from expected (undefined: the branch must not exist) to oid, compare-and-swap.
+   * Returns false when the branch has moved meanwhile: the caller re-reads and tries again.
+   */
+  async updateBranch(branch: string, oid: string, expected: string | undefined): Promise<boolean> {
+    return this.url ? this.push(branch, oid, expected) : this.swapLocalRef(`refs/heads/${branch}`, oid, expected);
+  }
+
+  /** Local compare-and-swap like git's own: an exclusive lock file, checked, then renamed over the ref. */
+  private async swapLocalRef(ref: string, oid: string, expected: string | undefined): Promise<boolean> {
+    const file = join(this.gitdir, ref);
+    const lock = `${file}.lock`;
+    await mkdir(dirname(file), { recursive: true });
+    const st = await stat(lock).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) await rm(lock, { force: true });
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(lock, "wx");
+    } catch {
+      return false; // another writer holds the lock
+    }
+    try {
+      const current = await this.resolve(ref);
+      if ((current ?? undefined) !== expected) return false;
+      await handle.writeFile(`${oid}\n`);
+      await handle.sync();
+      await handle.close();
+      await rename(lock, file);
+      return true;
+    } finally {
+      await handle.close().catch(() => undefined);
+      await rm(lock, { force: true });
+    }
+  }
+
+  /** Remote compare-and-swap: a fast-forward-only push that also insists on the old value it expects. */
+  private async push(branch: string, oid: string, expected: string | undefined): Promise<boolean> {
+    const local = `refs/heads/${branch}`;
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: local, value: oid, force: true });
+    try {
+      const result = await git.push({
+        fs,
+        http,
+        gitdir: this.gitdir,
+        cache: gitCache,
+        url: this.url!,
+        ref: local,
+        remoteRef: local,
+        force: false,
+        // The server checks the old value under its ref lock; this check makes it the value we built on.
+        onPrePush: ({ remoteRef }) => remoteRef.oid === (expected ?? ZERO),
+      });
+      if (!result.ok || (result.refs[local] && !result.refs[local]!.ok)) return false;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "UserCanceledError" || code === "PushRejectedError" || code === "NotFoundError") return false;
+      throw e;
+    }
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: this.branchRef(branch), value: oid, force: true });
+    return true;
+  }
+
+  /** Commits from head back along first parents, newest first, stopping before stop (or after max commits). */
+  async firstParents(head: string, stop: string | undefined, max: number): Promise<string[]> {
+    const out: string[] = [];
+    let oid: string | undefined = head;
+    while (oid && oid !== stop && out.length < max) {
+      out.push(oid);
+      oid = (await this.readCommit(oid)).parents[0];
+    }
+    return out;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
