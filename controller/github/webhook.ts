@@ -18,20 +18,24 @@ export type WebhookEvent =
   | { type: "ping" }
   | { type: "ignored"; reason: string };
 
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v && typeof v === "object" ? (v as Json) : {});
+
 /** Reads a (verified) delivery's event name and JSON body. */
 export function parseEvent(name: string | undefined, body: unknown): WebhookEvent {
-  const b = (body ?? {}) as Record<string, any>;
+  const b = obj(body);
   if (name === "ping") return { type: "ping" };
   if (name === "push" && typeof b.ref === "string" && typeof b.after === "string")
     return { type: "push", ref: b.ref, after: b.after };
   if (name === "pull_request" && b.pull_request && typeof b.number === "number") {
+    const pr = obj(b.pull_request);
     return {
       type: "pull_request",
       action: String(b.action),
       number: b.number,
-      headSha: String(b.pull_request.head?.sha ?? ""),
-      headRef: String(b.pull_request.head?.ref ?? ""),
-      baseRef: String(b.pull_request.base?.ref ?? ""),
+      headSha: String(obj(pr.head).sha ?? ""),
+      headRef: String(obj(pr.head).ref ?? ""),
+      baseRef: String(obj(pr.base).ref ?? ""),
     };
   }
   return { type: "ignored", reason: `event ${name ?? "(none)"}` };
