@@ -1,10 +1,10 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { afterAll } from "vitest";
 
 /** A git smart-HTTP server on loopback, backed by the native `git http-backend` CGI. */
@@ -38,11 +38,12 @@ export interface WorkClone {
 }
 
 /**
- * Environment for every git process: no prompts, and the user's global/system config is ignored
- * so settings like commit.gpgsign or url.*.insteadOf cannot leak into tests.
+ * Environment for every git process: no prompts, the user's global/system config is ignored (so
+ * commit.gpgsign or url.*.insteadOf cannot leak in), and inherited GIT_* variables are dropped (a
+ * pre-commit hook running the tests sets GIT_DIR and GIT_INDEX_FILE).
  */
 export const GIT_ENV: NodeJS.ProcessEnv = {
-  ...process.env,
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_"))),
   GIT_TERMINAL_PROMPT: "0",
   GIT_CONFIG_GLOBAL: "/dev/null",
   GIT_CONFIG_NOSYSTEM: "1",
@@ -64,7 +65,9 @@ function tempDir(name: string): string {
   dirs.push(d);
   return d;
 }
-afterAll(() => {
+const running = new Set<GitServer>();
+afterAll(async () => {
+  await Promise.all([...running].map((s) => s.stop()));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -73,116 +76,97 @@ const httpBackend = join(
   "git-http-backend",
 );
 
-export async function startGitServer(opts: { root?: string; port?: number } = {}): Promise<GitServer> {
-  const root = opts.root ?? tempDir("git-root");
-  const requests: GitServer["requests"] = [];
-  const sockets = new Set<Socket>();
-  const children = new Set<ChildProcess>();
+/**
+ * The server runs in a worker thread: the clone helpers use spawnSync (as tests want synchronous
+ * commit/push), which blocks this thread's event loop and would deadlock a server living on it.
+ * Plain JS in a string, since a worker cannot load the TypeScript sources.
+ */
+const WORKER = String.raw`
+const { parentPort, workerData } = require("node:worker_threads");
+const { spawn } = require("node:child_process");
+const http = require("node:http");
+const { root, port, backend, env: gitEnv, log } = workerData;
+const sockets = new Set();
+const children = new Set();
 
-  const server = createServer((req, res) => {
-    res.on("finish", () => requests.push({ method: req.method ?? "", path: req.url ?? "", status: res.statusCode }));
-    runCgi(root, req, res, children);
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-
-  return {
-    url,
-    root,
-    port,
-    requests,
-    repoUrl: (name) => `${url}/${name}.git`,
-    async createBareRepo(name) {
-      const path = join(root, `${name}.git`);
-      mkdirSync(dirname(path), { recursive: true });
-      await execFileAsync("git", ["init", "--quiet", "--bare", "--initial-branch=main", path], { env: GIT_ENV });
-      await execFileAsync("git", ["-C", path, "config", "http.receivepack", "true"], { env: GIT_ENV });
-      return path;
-    },
-    stop() {
-      return new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        for (const s of sockets) s.destroy();
-        for (const c of children) c.kill("SIGKILL");
-      });
-    },
+const server = http.createServer((req, res) => {
+  const writeHead = res.writeHead;
+  res.writeHead = function (status, ...rest) {
+    // Logged before any byte reaches the client, so the entry is there once the client is done.
+    log.postMessage({ method: req.method, path: req.url, status });
+    return writeHead.call(this, status, ...rest);
   };
-}
+  runCgi(req, res);
+});
+server.on("connection", (s) => {
+  sockets.add(s);
+  s.on("close", () => sockets.delete(s));
+});
+server.on("error", (e) => parentPort.postMessage({ type: "error", message: String(e.message) }));
+server.listen(port, "127.0.0.1", () => parentPort.postMessage({ type: "listening", port: server.address().port }));
+parentPort.on("message", (m) => {
+  if (m !== "stop") return;
+  server.close(() => process.exit(0));
+  for (const c of children) c.kill("SIGKILL");
+  for (const s of sockets) s.destroy();
+});
 
-function runCgi(root: string, req: IncomingMessage, res: ServerResponse, children: Set<ChildProcess>): void {
-  const u = new URL(req.url ?? "/", "http://127.0.0.1");
+function runCgi(req, res) {
+  const u = new URL(req.url || "/", "http://127.0.0.1");
   const h = req.headers;
-  const env: NodeJS.ProcessEnv = {
-    ...GIT_ENV,
+  const env = {
+    ...gitEnv,
     GIT_PROJECT_ROOT: root,
     GIT_HTTP_EXPORT_ALL: "1",
     GATEWAY_INTERFACE: "CGI/1.1",
-    SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
-    REQUEST_METHOD: req.method ?? "GET",
+    SERVER_PROTOCOL: "HTTP/" + req.httpVersion,
+    REQUEST_METHOD: req.method,
     PATH_INFO: decodeURIComponent(u.pathname),
     QUERY_STRING: u.search.slice(1),
     REMOTE_ADDR: "127.0.0.1",
-    // Receive-pack also derives the reflog identity from REMOTE_USER.
-    REMOTE_USER: basicAuthUser(h.authorization) ?? "scadalink-test",
+    // receive-pack derives the reflog identity from REMOTE_USER
+    REMOTE_USER: basicAuthUser(h.authorization) || "scadalink-test",
   };
   if (h["content-type"]) env.CONTENT_TYPE = h["content-type"];
   if (h["content-length"]) env.CONTENT_LENGTH = h["content-length"];
+  // clients gzip upload-pack requests; http-backend inflates them when told
   if (h["content-encoding"]) env.HTTP_CONTENT_ENCODING = h["content-encoding"];
-  const proto = h["git-protocol"];
-  if (typeof proto === "string") {
-    env.HTTP_GIT_PROTOCOL = proto;
-    env.GIT_PROTOCOL = proto; // what upload-pack itself reads; older http-backends do not copy it over
-  }
+  if (h["git-protocol"]) env.HTTP_GIT_PROTOCOL = h["git-protocol"];
 
-  const child = spawn(httpBackend, [], { env, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(backend, [], { env, stdio: ["pipe", "pipe", "pipe"] });
   children.add(child);
   let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  // The CGI may exit before reading the whole body (e.g. on errors); ignore EPIPE.
+  child.stderr.on("data", (d) => (stderr += d));
+  // the CGI may exit without reading the whole body (errors): ignore EPIPE
   child.stdin.on("error", () => {});
   req.pipe(child.stdin);
   res.on("close", () => {
-    if (child.exitCode === null) child.kill("SIGKILL");
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
 
-  const fail = (why: string) => {
-    if (!res.headersSent) {
-      res.writeHead(500, { "content-type": "text/plain" });
-      res.end(`git http-backend failed: ${why}\n${stderr}`);
-    } else res.destroy();
+  const fail = (why) => {
+    if (res.headersSent) return res.destroy();
+    res.writeHead(500, { "content-type": "text/plain" });
+    res.end("git http-backend failed: " + why + "\n" + stderr);
   };
 
   let head = Buffer.alloc(0);
   let inBody = false;
-  const onData = (chunk: Buffer) => {
+  const onData = (chunk) => {
     head = Buffer.concat([head, chunk]);
     const m = /\r?\n\r?\n/.exec(head.toString("latin1"));
     if (!m) return;
     inBody = true;
     child.stdout.off("data", onData);
     let status = 200;
-    const headers: Record<string, string | string[]> = {};
+    const headers = {};
     for (const line of head.subarray(0, m.index).toString("latin1").split(/\r?\n/)) {
       const i = line.indexOf(":");
       if (i <= 0) continue;
       const name = line.slice(0, i).trim();
       const value = line.slice(i + 1).trim();
-      if (name.toLowerCase() === "status") status = Number.parseInt(value, 10) || 500;
-      else {
-        const prev = headers[name];
-        headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
-      }
+      if (name.toLowerCase() === "status") status = parseInt(value, 10) || 500;
+      else headers[name] = name in headers ? [].concat(headers[name], value) : value;
     }
     res.writeHead(status, headers);
     res.write(head.subarray(m.index + m[0].length));
@@ -196,16 +180,71 @@ function runCgi(root: string, req: IncomingMessage, res: ServerResponse, childre
   });
   child.on("close", (code, signal) => {
     children.delete(child);
-    if (!inBody) fail(`exit ${code ?? signal} before headers`);
+    if (!inBody) fail("exit " + (code ?? signal) + " before headers");
     else if (code !== 0 && !res.writableEnded) res.destroy();
   });
 }
 
-function basicAuthUser(auth: string | undefined): string | undefined {
-  const m = /^Basic\s+(\S+)/i.exec(auth ?? "");
-  if (!m) return undefined;
-  const user = Buffer.from(m[1]!, "base64").toString().split(":")[0];
-  return user || undefined;
+function basicAuthUser(auth) {
+  const m = /^Basic\s+(\S+)/i.exec(auth || "");
+  return m ? Buffer.from(m[1], "base64").toString().split(":")[0] || undefined : undefined;
+}
+`;
+
+export async function startGitServer(opts: { root?: string; port?: number } = {}): Promise<GitServer> {
+  const root = opts.root ?? tempDir("git-root");
+  const log = new MessageChannel();
+  const worker = new Worker(WORKER, {
+    eval: true,
+    workerData: { root, port: opts.port ?? 0, backend: httpBackend, env: GIT_ENV, log: log.port2 },
+    transferList: [log.port2],
+  });
+  let exited = false;
+  const exit = once(worker, "exit").then(() => {
+    exited = true;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.on("message", (m: { type: string; port?: number; message?: string }) => {
+      if (m.type === "listening") resolve(m.port!);
+      else reject(new Error(`git server: ${m.message}`));
+    });
+    worker.once("error", reject);
+    void exit.then(() => reject(new Error("git server worker exited")));
+  });
+  const url = `http://127.0.0.1:${port}`;
+
+  // Drained synchronously, so entries are visible right after a spawnSync'd git command.
+  const requests: GitServer["requests"] = [];
+  const drain = () => {
+    for (let m = receiveMessageOnPort(log.port1); m; m = receiveMessageOnPort(log.port1)) requests.push(m.message);
+    return requests;
+  };
+
+  const server: GitServer = {
+    url,
+    root,
+    port,
+    get requests() {
+      return drain();
+    },
+    repoUrl: (name) => `${url}/${name}.git`,
+    async createBareRepo(name) {
+      const path = join(root, `${name}.git`);
+      mkdirSync(dirname(path), { recursive: true });
+      await execFileAsync("git", ["init", "--quiet", "--bare", "--initial-branch=main", path], { env: GIT_ENV });
+      await execFileAsync("git", ["-C", path, "config", "http.receivepack", "true"], { env: GIT_ENV });
+      return path;
+    },
+    async stop() {
+      running.delete(server);
+      if (!exited) worker.postMessage("stop");
+      await exit;
+      drain();
+      log.port1.close();
+    },
+  };
+  running.add(server);
+  return server;
 }
 
 /** Runs native git without the user's config; throws with stderr on failure. */
