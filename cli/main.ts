@@ -169,6 +169,7 @@ function program(run: (p: Promise<number>) => void): Command {
         "  SCADALINK_WEBHOOK_SECRET   the GitHub webhook secret (X-Hub-Signature-256); without it /webhook is off",
         "  SCADALINK_GITHUB_TOKEN     token for check runs, pull-request comments and commit statuses",
         "  SCADALINK_GITHUB_API_URL   GitHub REST API base URL (default https://api.github.com)",
+        "  SCADALINK_GITHUB_THROTTLE  off: no client-side spacing of GitHub writes (default on)",
         "",
         "Exit codes (--once): 0 done, 1 the head of main does not compile (nothing released), 2 usage or git error.",
       ].join("\n"),

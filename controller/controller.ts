@@ -67,6 +67,12 @@ export class Controller {
   private readonly reporter: GitHubReporter | undefined;
   private readonly reported = new Set<string>();
   private settingsCache: Settings = DEFAULT_SETTINGS;
+  /**
+   * How far main has been processed by this process, and its last valid commit. The deploy branch's
+   * Source-Commit only moves with a deploy commit, so without this every pass would compile again the commits
+   * that changed nothing.
+   */
+  private progress: { head: string; lastValid: string | undefined } | undefined;
   private ready = false;
   private server: Server | undefined;
   private stopping = false;
@@ -135,9 +141,16 @@ export class Controller {
         const deployHead = await this.repo.resolve(this.repo.branchRef(settings.deployBranch));
         const start = await readDeployState(this.repo, deployHead);
         const records = recordsOf(await this.status.read(settings.statusPrefix));
-        const commits = await this.newCommits(start.trailers.sourceCommit, head);
-        // Without new commits, the current source commit is re-evaluated: batches move with the sites' records.
-        const todo = commits.length ? commits : start.trailers.sourceCommit ? [start.trailers.sourceCommit] : [];
+        const deployed = start.trailers.sourceCommit;
+        const mine =
+          this.progress && (!deployed || (await this.repo.isAncestor(deployed, this.progress.head)))
+            ? this.progress
+            : undefined;
+        const commits = await this.newCommits(mine ? mine.head : deployed, head);
+        // Without new commits, the last valid commit is evaluated again: batches move with the sites' records.
+        const again = mine?.lastValid ?? deployed;
+        const todo = commits.length ? commits : again ? [again] : [];
+        let lastValid = mine?.lastValid ?? deployed;
         let state = start;
         const written: string[] = [];
         result.processed = [];
@@ -153,6 +166,7 @@ export class Controller {
             await this.reportCommit(commit, c, undefined, state);
             continue;
           }
+          lastValid = commit;
           const next = nextDeploy({ commit, compilation: c, previous: state, records, now: this.now() });
           this.metrics.setBatchStates(new Map([...next.statuses].map(([b, s]) => [b, s.state])));
           const { tree, blobsWritten } = await writeTree(this.repo, next.files);
@@ -175,8 +189,14 @@ export class Controller {
           state = after;
           written.push(oid);
         }
-        if (!written.length) break;
+        if (!written.length) {
+          this.progress = { head, lastValid };
+          break;
+        }
+        // Failpoint for the crash tests: die with the objects written and the branch not yet moved.
+        if (process.env.SCADALINK_FAILPOINT === "before-branch-update") process.kill(process.pid, "SIGKILL");
         if (await this.repo.updateBranch(settings.deployBranch, state.head!, start.head)) {
+          this.progress = { head, lastValid };
           result.deployCommits = written;
           this.metrics.deployCommits.inc(written.length);
           break;

@@ -52,6 +52,10 @@ export class Repo {
         await mkdir(gitdir, { recursive: true });
         await git.init({ fs, gitdir, bare: true, defaultBranch: "main" });
       }
+      if ((await git.getConfig({ fs, gitdir, path: "remote.origin.url" })) !== spec) {
+        // Also sets the fetch refspec: every branch into refs/remotes/origin/*.
+        await git.addRemote({ fs, gitdir, remote: "origin", url: spec, force: true });
+      }
       return new Repo(gitdir, spec);
     }
     const dir = resolve(spec);
@@ -267,7 +271,14 @@ export class Repo {
       if (!result.ok || (result.refs[local] && !result.refs[local]!.ok)) return false;
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === "UserCanceledError" || code === "PushRejectedError" || code === "NotFoundError") return false;
+      // Canceled (the remote moved before we pushed), not a fast-forward, or refused by the server under its lock.
+      if (
+        code === "UserCanceledError" ||
+        code === "PushRejectedError" ||
+        code === "GitPushError" ||
+        code === "NotFoundError"
+      )
+        return false;
       throw e;
     }
     await git.writeRef({ fs, gitdir: this.gitdir, ref: this.branchRef(branch), value: oid, force: true });

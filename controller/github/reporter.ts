@@ -8,6 +8,8 @@ export interface GitHubOptions {
   token: string;
   /** The REST API base URL (GitHub Enterprise, or a local server in tests). */
   apiUrl: string;
+  /** octokit's request throttling, which spaces writes to respect GitHub's limits (default on). */
+  throttle?: boolean;
 }
 
 /** GitHub accepts at most 50 annotations per check-run request. */
@@ -26,7 +28,12 @@ export class GitHubReporter {
   private readonly where: { owner: string; repo: string };
 
   constructor(opts: GitHubOptions) {
-    this.octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl, request: { retries: 0 } });
+    this.octokit = new Octokit({
+      auth: opts.token,
+      baseUrl: opts.apiUrl,
+      request: { retries: 0 },
+      throttle: { enabled: opts.throttle ?? true },
+    });
     this.where = { owner: opts.owner, repo: opts.repo };
   }
 
