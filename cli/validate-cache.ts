@@ -6,7 +6,12 @@ import { fileURLToPath } from "node:url";
 import type { SourceFile, Stats } from "../controller/compiler/compile.js";
 import type { Diagnostic } from "../controller/compiler/diagnostics.js";
 import { packageVersion } from "../controller/package-root.js";
-import { excludeGlobs, listConfigFiles, readRepositoryFile } from "../controller/sources/working-tree.js";
+import {
+  listConfigFiles,
+  type RepositorySettings,
+  readRepositoryFile,
+  repositorySettings,
+} from "../controller/sources/working-tree.js";
 
 /**
  * A content-hash cache of `validate` results (like eslint --cache). The key covers the tool's version and
@@ -29,11 +34,11 @@ interface CacheFile {
   key: string;
   result: CachedResult;
   files: Record<string, Digest>;
-  /** exclude globs of a scadalink.yaml by its content hash */
-  repository: { sha1: string; exclude: string[] };
+  /** settings of a scadalink.yaml, by its content hash */
+  repository: { sha1: string; settings: RepositorySettings };
 }
 
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 
 /** Where the cache of a repo lives: $SCADALINK_CACHE_DIR, else $XDG_CACHE_HOME/scadalink, else ~/.cache/scadalink. */
 export function defaultCacheFile(root: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -60,6 +65,8 @@ async function loadCache(file: string): Promise<CacheFile | undefined> {
 }
 
 export interface Lookup {
+  /** scadalink.yaml's settings. */
+  settings: RepositorySettings;
   /** The cached result when nothing changed. */
   hit: CachedResult | undefined;
   /** On a miss: every config file, read. */
@@ -68,13 +75,22 @@ export interface Lookup {
   store(result: CachedResult): Promise<void>;
 }
 
-/** Looks up a repo's validate result, reading only files whose size or mtime changed since they were hashed. */
-export async function lookup(root: string, cacheFile: string, options: string): Promise<Lookup> {
+/**
+ * Looks up a repo's validate result, reading only files whose size or mtime changed since they were hashed.
+ * keyOf adds what else the result depends on (the options, the deploy branch's commit).
+ */
+export async function lookup(
+  root: string,
+  cacheFile: string,
+  keyOf: (s: RepositorySettings) => Promise<string>,
+): Promise<Lookup> {
   const cached = await loadCache(cacheFile);
   const repoText = await readRepositoryFile(root);
   const repoSha1 = repoText === undefined ? "" : sha1(repoText);
-  const exclude = cached?.repository.sha1 === repoSha1 ? cached.repository.exclude : await excludeGlobs(repoText);
-  const paths = await listConfigFiles(root, exclude);
+  const settings =
+    cached?.repository.sha1 === repoSha1 ? cached.repository.settings : await repositorySettings(repoText);
+  const paths = await listConfigFiles(root, settings.exclude);
+  const options = await keyOf(settings);
 
   const texts = new Map<string, string>();
   const digests: Record<string, Digest> = {};
@@ -100,6 +116,7 @@ export async function lookup(root: string, cacheFile: string, options: string): 
   const key = h.digest("hex");
 
   return {
+    settings,
     hit: cached?.key === key ? cached.result : undefined,
     async files() {
       return Promise.all(
@@ -112,7 +129,7 @@ export async function lookup(root: string, cacheFile: string, options: string): 
         key,
         result,
         files: digests,
-        repository: { sha1: repoSha1, exclude },
+        repository: { sha1: repoSha1, settings },
       };
       try {
         await mkdir(dirname(cacheFile), { recursive: true });

@@ -12,23 +12,57 @@ export function readRepositoryFile(root: string): Promise<string | undefined> {
   return readFile(join(root, REPOSITORY_FILE), "utf8").catch(() => undefined);
 }
 
-/** The exclude globs of scadalink.yaml's Repository document (none when it is missing or broken). */
-export async function excludeGlobs(repositoryText: string | undefined): Promise<string[]> {
-  if (repositoryText === undefined) return [];
+export interface RepositorySettings {
+  exclude: string[];
+  deployBranch: string;
+}
+
+const DEFAULT_DEPLOY_BRANCH = "scadalink/deploy";
+
+/** Settings of scadalink.yaml's Repository document, with defaults when it is missing or broken. */
+export async function repositorySettings(repositoryText: string | undefined): Promise<RepositorySettings> {
+  const out: RepositorySettings = { exclude: [], deployBranch: DEFAULT_DEPLOY_BRANCH };
+  if (repositoryText === undefined) return out;
   // Loaded only here: a cached validate run whose scadalink.yaml did not change never needs the YAML parser.
   const { parseAllDocuments } = await import("yaml");
   try {
     for (const doc of parseAllDocuments(repositoryText)) {
       if (doc.errors.length) continue;
-      const data = doc.toJS({ maxAliasCount: 100 }) as { kind?: unknown; exclude?: unknown } | null;
+      const data = doc.toJS({ maxAliasCount: 100 }) as {
+        kind?: unknown;
+        exclude?: unknown;
+        deployBranch?: unknown;
+      } | null;
       if (data?.kind !== "Repository") continue;
-      const ex = data.exclude;
-      return Array.isArray(ex) ? ex.filter((g): g is string => typeof g === "string") : [];
+      if (Array.isArray(data.exclude)) out.exclude = data.exclude.filter((g): g is string => typeof g === "string");
+      if (typeof data.deployBranch === "string") out.deployBranch = data.deployBranch;
+      break;
     }
   } catch {
     // A broken scadalink.yaml is reported by validation; without it nothing is excluded.
   }
-  return [];
+  return out;
+}
+
+/** The exclude globs of scadalink.yaml's Repository document (none when it is missing or broken). */
+export async function excludeGlobs(repositoryText: string | undefined): Promise<string[]> {
+  return (await repositorySettings(repositoryText)).exclude;
+}
+
+/**
+ * The commit a ref of a working tree's repository points to, read from git's own files (loose ref, then
+ * packed-refs): cheap enough for the cached validate path.
+ */
+export async function readLocalRef(root: string, ref: string): Promise<string | undefined> {
+  const gitdir = join(root, ".git");
+  const loose = await readFile(join(gitdir, ref), "utf8").catch(() => undefined);
+  if (loose && /^[0-9a-f]{40}\s*$/.test(loose)) return loose.trim();
+  const packed = await readFile(join(gitdir, "packed-refs"), "utf8").catch(() => "");
+  for (const line of packed.split("\n")) {
+    const [oid, name] = line.split(" ");
+    if (name === ref && oid && /^[0-9a-f]{40}$/.test(oid)) return oid;
+  }
+  return undefined;
 }
 
 /** Paths (relative, '/'-separated, sorted) of the YAML files of a config repo's working tree. */
