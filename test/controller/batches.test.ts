@@ -183,8 +183,8 @@ describe("batches on the deploy branch", () => {
     const pass = await c.reconcile();
     expect(pass.processed).toHaveLength(2);
     const manifest = readJson<{ instances: Record<string, string> }>(r.gitdir, "sites/plant-north/manifest.json");
-    expect(manifest.instances["Pump07"]).toBe(hashAt(atExecute, "plant-north/Pump07"));
-    expect(manifest.instances["Pump07"]).not.toBe(hashAt(r.files(), "plant-north/Pump07"));
+    expect(manifest.instances.Pump07).toBe(hashAt(atExecute, "plant-north/Pump07"));
+    expect(manifest.instances.Pump07).not.toBe(hashAt(r.files(), "plant-north/Pump07"));
     expect(readJson<BatchRelease>(r.gitdir, "batches/pilot/release.json").sourceCommit).toBe(became);
     // The plan of the head shows it stale, and Pump08 never released.
     const { buildPlan } = await import("../../controller/plan/plan.js");
@@ -243,7 +243,7 @@ describe("batches on the deploy branch", () => {
       counts: { passed: 1 },
     });
     expect(
-      readJson<{ instances: Record<string, string> }>(r.gitdir, "sites/plant-north/manifest.json").instances["Pump08"],
+      readJson<{ instances: Record<string, string> }>(r.gitdir, "sites/plant-north/manifest.json").instances.Pump08,
     ).toBe(fixed);
     expect(deployFiles(r.gitdir).filter((f) => f.includes("/pending/"))).toEqual([]);
     expect(trailers(r.gitdir)[0]!.batches).toEqual(["wave"]);
