@@ -1,6 +1,7 @@
 import type { DeploymentPackage } from "../../schemas/types.js";
 import type { Compilation } from "../compiler/compile.js";
-import type { Diagnostic } from "../compiler/diagnostics.js";
+import { compareDiagnostics, type Diagnostic, diagnostic } from "../compiler/diagnostics.js";
+import { atValue } from "../compiler/load/positions.js";
 import type { Records } from "../deploy/batches.js";
 import { manifestPath, packagePath, splitId } from "../deploy/layout.js";
 import { type DesiredFile, nextDeploy } from "../deploy/next.js";
@@ -160,5 +161,21 @@ export async function buildPlan(input: PlanInput): Promise<Plan> {
               : "no change";
       return { name: s.batch, phase: s.phase, state: s.state, effect };
     });
-  return { ...base, ok: true, sites, batches, totals };
+  // stale-instance (warning): a deployed instance whose compiled revision is not the released one.
+  const stale: Diagnostic[] = [];
+  for (const s of sites) {
+    for (const name of s.stale) {
+      const decl = c.index.instances.get(`${s.site}/${name}`);
+      if (!decl) continue;
+      stale.push(
+        diagnostic(
+          "stale-instance",
+          atValue(decl.entry, "name"),
+          `${s.site}/${name} is deployed at an older revision than it compiles to: release it with a batch`,
+        ),
+      );
+    }
+  }
+  const diagnostics = [...c.diagnostics, ...stale].sort(compareDiagnostics);
+  return { ...base, diagnostics, warningCount: c.warningCount + stale.length, ok: true, sites, batches, totals };
 }

@@ -201,6 +201,9 @@ describe("batches on the deploy branch", () => {
       blob: (oid) => repo.readText(oid),
     });
     expect(plan.sites[0]).toMatchObject({ stale: ["Pump07"], unreleased: ["Pump08"], changed: [] });
+    expect(plan.diagnostics.filter((d) => d.rule === "stale-instance")).toMatchObject([
+      { severity: "warning", file: "instances/north.yaml", line: 2, message: expect.stringContaining("plant-north/Pump07") },
+    ]);
   });
 
   it("after waits for the listed batch to complete, then releases (as fixed when it became execute)", async () => {

@@ -418,5 +418,5 @@ export const CASES: RuleCase[] = [
   },
 ];
 
-/** Rules this issue cannot check: they need the deploy branch (controller). */
+/** Rules that need the deploy branch: tested with the controller (test/controller/batches.test.ts). */
 export const NOT_COVERED_HERE: RuleId[] = ["batch-immutable", "stale-instance"];
