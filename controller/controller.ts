@@ -51,7 +51,6 @@ export interface PassResult {
   conflicts: number;
 }
 
-const DEFAULT_SETTINGS: Settings = { deployBranch: "scadalink/deploy", statusPrefix: "scadalink/status/" };
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -66,7 +65,6 @@ export class Controller {
   private readonly status: StatusReader;
   private readonly reporter: GitHubReporter | undefined;
   private readonly reported = new Set<string>();
-  private settingsCache: Settings = DEFAULT_SETTINGS;
   /**
    * How far main has been processed by this process, and its last valid commit. The deploy branch's
    * Source-Commit only moves with a deploy commit, so without this every pass would compile again the commits
@@ -100,16 +98,10 @@ export class Controller {
     return this.config.now?.() ?? new Date();
   }
 
-  /** The deploy branch and status prefix, from the Repository document at head (kept from the last valid one). */
-  private settingsFrom(c: Compilation): Settings {
-    const r = c.index.repository?.usable ? c.index.repository.data : undefined;
-    if (r) {
-      this.settingsCache = {
-        deployBranch: r.deployBranch ?? DEFAULT_SETTINGS.deployBranch,
-        statusPrefix: r.statusBranchPrefix ?? DEFAULT_SETTINGS.statusPrefix,
-      };
-    }
-    return this.settingsCache;
+  /** The deploy branch and status prefix, from scadalink.yaml at a commit. */
+  private async settingsAt(source: GitSource, commit: string): Promise<Settings> {
+    const s = await source.settings(commit);
+    return { deployBranch: s.deployBranch, statusPrefix: s.statusBranchPrefix };
   }
 
   private async compile(source: GitSource, commit: string, state: DeployState): Promise<Compilation> {
@@ -137,7 +129,7 @@ export class Controller {
       if (!head) throw new Error(`the config repo has no branch ${this.config.mainBranch}`);
       const result: PassResult = { head, processed: [], deployCommits: [], conflicts: 0 };
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const settings = this.settingsFrom(await this.main.compile(head));
+        const settings = await this.settingsAt(this.main, head);
         const deployHead = await this.repo.resolve(this.repo.branchRef(settings.deployBranch));
         const start = await readDeployState(this.repo, deployHead);
         const records = recordsOf(await this.status.read(settings.statusPrefix));
@@ -271,7 +263,7 @@ export class Controller {
       head ??= await this.repo.resolve(this.repo.branchRef(pr.headRef));
       if (pr.headSha && head !== pr.headSha) head = pr.headSha;
       if (!head) throw new Error(`pull request ${pr.number}: head commit not found`);
-      const settings = this.settingsFrom(await this.prs.compile(head));
+      const settings = await this.settingsAt(this.prs, head);
       const previous = await readDeployState(
         this.repo,
         await this.repo.resolve(this.repo.branchRef(settings.deployBranch)),

@@ -2,7 +2,7 @@ import picomatch from "picomatch";
 import { type Compilation, type CompileOptions, Compiler } from "../compiler/compile.js";
 import { REPOSITORY_FILE } from "../compiler/constants.js";
 import type { Repo } from "../git/repo.js";
-import { ALWAYS_IGNORED, excludeGlobs } from "./working-tree.js";
+import { ALWAYS_IGNORED, excludeGlobs, type RepositorySettings, repositorySettings } from "./working-tree.js";
 
 const YAML_FILE = /\.ya?ml$/i;
 const SYMLINK = "120000";
@@ -54,6 +54,13 @@ export class GitSource {
     }
     this.commit = commit;
     return read;
+  }
+
+  /** The settings of scadalink.yaml at a commit (its root tree only: no compile needed). */
+  async settings(commit: string): Promise<RepositorySettings> {
+    const { tree } = await this.repo.readCommit(commit);
+    const entry = (await this.repo.readTree(tree)).find((e) => e.path === REPOSITORY_FILE && e.type === "blob");
+    return repositorySettings(entry ? await this.repo.readText(entry.oid) : undefined);
   }
 
   /** Loads and compiles a commit. */

@@ -15,13 +15,19 @@ export function readRepositoryFile(root: string): Promise<string | undefined> {
 export interface RepositorySettings {
   exclude: string[];
   deployBranch: string;
+  statusBranchPrefix: string;
 }
 
 const DEFAULT_DEPLOY_BRANCH = "scadalink/deploy";
+const DEFAULT_STATUS_PREFIX = "scadalink/status/";
 
 /** Settings of scadalink.yaml's Repository document, with defaults when it is missing or broken. */
 export async function repositorySettings(repositoryText: string | undefined): Promise<RepositorySettings> {
-  const out: RepositorySettings = { exclude: [], deployBranch: DEFAULT_DEPLOY_BRANCH };
+  const out: RepositorySettings = {
+    exclude: [],
+    deployBranch: DEFAULT_DEPLOY_BRANCH,
+    statusBranchPrefix: DEFAULT_STATUS_PREFIX,
+  };
   if (repositoryText === undefined) return out;
   // Loaded only here: a cached validate run whose scadalink.yaml did not change never needs the YAML parser.
   const { parseAllDocuments } = await import("yaml");
