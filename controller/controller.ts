@@ -6,7 +6,7 @@ import type { Compilation } from "./compiler/compile.js";
 import type { Diagnostic } from "./compiler/diagnostics.js";
 import type { Records } from "./deploy/batches.js";
 import { nextDeploy } from "./deploy/next.js";
-import { recordsOf, StatusReader } from "./deploy/records.js";
+import { recordsOf, type SiteReport, StatusReader } from "./deploy/records.js";
 import { type DeployState, deployedIds, readDeployState } from "./deploy/state.js";
 import { writeTree } from "./deploy/write.js";
 import { Repo } from "./git/repo.js";
@@ -132,7 +132,8 @@ export class Controller {
         const settings = await this.settingsAt(this.main, head);
         const deployHead = await this.repo.resolve(this.repo.branchRef(settings.deployBranch));
         const start = await readDeployState(this.repo, deployHead);
-        const records = recordsOf(await this.status.read(settings.statusPrefix));
+        const reports = await this.status.read(settings.statusPrefix);
+        const records = recordsOf(reports);
         const deployed = start.trailers.sourceCommit;
         const mine =
           this.progress && (!deployed || (await this.repo.isAncestor(deployed, this.progress.head)))
@@ -145,6 +146,9 @@ export class Controller {
         let lastValid = mine?.lastValid ?? deployed;
         let state = start;
         const written: string[] = [];
+        /** Reported once the deploy branch has moved: never a deploy that lost the race. */
+        const invalid: [string, Compilation][] = [];
+        const valid: string[] = [];
         result.processed = [];
         for (const commit of todo) {
           const c = await this.compile(this.main, commit, state);
@@ -155,17 +159,15 @@ export class Controller {
               { commit, errors: c.errorCount, first: firstError(c.diagnostics) },
               "commit does not compile: nothing released",
             );
-            await this.reportCommit(commit, c, undefined, state);
+            invalid.push([commit, c]);
             continue;
           }
           lastValid = commit;
+          valid.push(commit);
           const next = nextDeploy({ commit, compilation: c, previous: state, records, now: this.now() });
           this.metrics.setBatchStates(new Map([...next.statuses].map(([b, s]) => [b, s.state])));
           const { tree, blobsWritten } = await writeTree(this.repo, next.files);
-          if (tree === state.commit?.tree) {
-            await this.reportCommit(commit, c, state, state);
-            continue;
-          }
+          if (tree === state.commit?.tree) continue;
           const message = withTrailers(await this.subject(commit, state, next.released), [], {
             sourceCommit: commit,
             batches: next.released,
@@ -176,13 +178,12 @@ export class Controller {
           };
           const oid = await this.repo.writeCommit({ tree, parents: state.head ? [state.head] : [], author, message });
           this.log.info({ commit, deploy: oid, blobsWritten, released: next.released }, "deploy commit written");
-          const after = await readDeployState(this.repo, oid);
-          await this.reportCommit(commit, c, after, state);
-          state = after;
+          state = await readDeployState(this.repo, oid);
           written.push(oid);
         }
         if (!written.length) {
           this.progress = { head, lastValid };
+          await this.report(invalid, valid, state, reports);
           break;
         }
         // Failpoint for the crash tests: die with the objects written and the branch not yet moved.
@@ -191,6 +192,7 @@ export class Controller {
           this.progress = { head, lastValid };
           result.deployCommits = written;
           this.metrics.deployCommits.inc(written.length);
+          await this.report(invalid, valid, state, reports);
           break;
         }
         // Another controller moved the deploy branch: start again from what it wrote.
@@ -214,39 +216,62 @@ export class Controller {
     return `Deploy ${commit.slice(0, 7)}: ${title}${batches}${before.head ? "" : " [first deploy]"}`;
   }
 
-  /** Per-site commit statuses on main: one context per site (only when reporting to GitHub). */
-  private async reportCommit(
-    commit: string,
-    c: Compilation,
-    after: DeployState | undefined,
-    before: DeployState,
+  /**
+   * Per-site commit statuses on main, one context per site (only when reporting to GitHub). An invalid commit
+   * fails with its first error. A valid one is pending while its site has not applied the current deploy,
+   * then succeeds, or fails with the instances the site reports failing.
+   */
+  private async report(
+    invalid: [string, Compilation][],
+    valid: string[],
+    deploy: DeployState,
+    reports: Map<string, SiteReport>,
   ): Promise<void> {
     if (!this.reporter) return;
-    const sites = new Set([...c.index.sites.keys(), ...before.manifests.keys()]);
-    const first = firstError(c.diagnostics);
-    for (const site of [...sites].sort()) {
-      let state: "success" | "failure";
-      let description: string;
-      if (!after) {
-        state = "failure";
-        description = `not deployed: ${c.errorCount} error${c.errorCount === 1 ? "" : "s"}${first ? `; ${first}` : ""}`;
-      } else {
-        const was = before.manifests.get(site)?.instances ?? {};
-        const now = after.manifests.get(site)?.instances ?? {};
-        const names = new Set([...Object.keys(was), ...Object.keys(now)]);
-        let changed = 0;
-        for (const n of names) if (was[n] !== now[n]) changed++;
-        state = "success";
-        description = `deploy ${after.head?.slice(0, 7) ?? "none"}: ${Object.keys(now).length} instances, ${changed} changed`;
+    for (const [commit, c] of invalid) {
+      const first = firstError(c.diagnostics);
+      const description = `not deployed: ${c.errorCount} error${c.errorCount === 1 ? "" : "s"}${first ? `; ${first}` : ""}`;
+      for (const site of new Set([...c.index.sites.keys(), ...deploy.manifests.keys()]))
+        await this.post(commit, site, "failure", description);
+    }
+    // Commits evaluated again (no new ones) get their statuses updated as the sites report.
+    const commits = valid.length ? valid : this.progress?.lastValid ? [this.progress.lastValid] : [];
+    const short = deploy.head?.slice(0, 7) ?? "none";
+    for (const [site, manifest] of deploy.manifests) {
+      const count = Object.keys(manifest.instances).length;
+      const status = reports.get(site)?.status;
+      let state: "pending" | "success" | "failure" = "pending";
+      let description = `deploy ${short}: ${count} instances; waiting for ${site} to apply it`;
+      if (status && status.deployCommit === deploy.head) {
+        const failed = Object.entries(status.instances)
+          .filter(([, i]) => i && i.result !== "pass")
+          .map(([n, i]) => `${n} ${i!.result}`);
+        state = failed.length ? "failure" : "success";
+        description = failed.length
+          ? `${failed.length} of ${count} instances failed on ${site}: ${failed.join(", ")}`
+          : `applied by ${site}: deploy ${short}, ${count} instances`;
       }
-      const key = `${commit} ${site} ${state} ${description}`;
-      if (this.reported.has(key)) continue;
-      try {
-        await this.reporter.commitStatus(commit, `scadalink/${site}`, state, description);
-        this.reported.add(key);
-      } catch (e) {
-        this.log.error({ err: e, commit, site }, "cannot post the commit status to GitHub");
-      }
+      for (const commit of commits) await this.post(commit, site, state, description);
+    }
+  }
+
+  private async post(
+    commit: string,
+    site: string,
+    state: "pending" | "success" | "failure",
+    description: string,
+  ): Promise<void> {
+    const key = `${commit} ${site} ${state} ${description}`;
+    if (this.reported.has(key) || !this.reporter) return;
+    try {
+      await this.reporter.commitStatus(commit, `scadalink/${site}`, state, description);
+      if (this.reported.size > 10_000) this.reported.clear();
+      this.reported.add(key);
+    } catch (e) {
+      this.log.error(
+        { err: e instanceof Error ? e.message : String(e), commit, site },
+        "cannot post the commit status to GitHub",
+      );
     }
   }
 

@@ -202,7 +202,12 @@ describe("batches on the deploy branch", () => {
     });
     expect(plan.sites[0]).toMatchObject({ stale: ["Pump07"], unreleased: ["Pump08"], changed: [] });
     expect(plan.diagnostics.filter((d) => d.rule === "stale-instance")).toMatchObject([
-      { severity: "warning", file: "instances/north.yaml", line: 2, message: expect.stringContaining("plant-north/Pump07") },
+      {
+        severity: "warning",
+        file: "instances/north.yaml",
+        line: 2,
+        message: expect.stringContaining("plant-north/Pump07"),
+      },
     ]);
   });
 

@@ -103,7 +103,8 @@ describe("the controller against a smart-HTTP git server", () => {
       expect(statuses).toHaveLength(1);
       expect(statuses[0]).toMatchObject({ context: "scadalink/plant-north", state: "failure" });
       expect(statuses[0].description).toMatch(/^not deployed: 1 error; instances\/more\.yaml:\d+ unknown-template$/);
-      expect(gh.statuses(r.sha)[0]).toMatchObject({ context: "scadalink/plant-north", state: "success" });
+      // The good commit is deployed; its status stays pending until the site reports it applied.
+      expect(gh.statuses(r.sha)[0]).toMatchObject({ context: "scadalink/plant-north", state: "pending" });
 
       // The fix restores exactly the deployed packages: no deploy commit is due, and the fix is reported good.
       r.clone.write({ "instances/more.yaml": AUTO["instances/more.yaml"] });
@@ -111,7 +112,7 @@ describe("the controller against a smart-HTTP git server", () => {
       r.clone.push();
       expect((await c.reconcile()).processed).toEqual([{ commit: fixed, errors: 0 }]);
       expect(deployHead(r.bare)).toBe(good);
-      expect(gh.statuses(fixed)[0]).toMatchObject({ context: "scadalink/plant-north", state: "success" });
+      expect(gh.statuses(fixed)[0]).toMatchObject({ context: "scadalink/plant-north", state: "pending" });
       // Processed commits are not compiled again on the next pass.
       expect((await c.reconcile()).processed).toEqual([]);
     } finally {

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Controller } from "../../controller/controller.js";
@@ -120,6 +121,59 @@ describe("the webhook receiver", () => {
     const metrics = await (await fetch(`${s.base}/metrics`)).text();
     expect(metrics).toMatch(/scadalink_webhook_deliveries_total\{result="unauthorized"\} 1/);
     expect(metrics).toMatch(/scadalink_webhook_deliveries_total\{result="accepted"\} 1/);
+  });
+});
+
+describe("commit statuses on main", () => {
+  it("one context per site: pending until the site applies the deploy, then success or the failing instances", async () => {
+    const s = await started();
+    const deploy = git(s.bare, "rev-parse", "scadalink/deploy");
+    const manifest = JSON.parse(git(s.bare, "show", "scadalink/deploy:sites/plant-north/manifest.json"));
+    await until("pending", () => gh.statuses(s.sha)[0]?.state === "pending");
+    const report = (result: "pass" | "login-blocked") => {
+      const work = join(server.root, `${s.name}-site-${result}`);
+      const status = {
+        apiVersion: "scadalink/v1",
+        kind: "SiteStatus",
+        site: "plant-north",
+        sequence: 1,
+        reportedAt: "2026-04-20T10:00:00.000Z",
+        deployCommit: deploy,
+        siteRevisionHash: manifest.siteRevisionHash,
+        instances: Object.fromEntries(
+          Object.entries(manifest.instances).map(([name, hash]) => [
+            name,
+            { revisionHash: hash, state: "enabled", result: name === "Pump08" ? result : "pass", message: null },
+          ]),
+        ),
+        health: { lastPoll: "2026-04-20T10:00:00.000Z", connections: [], tags: { resolved: 1, unresolved: 0, bad: 0 } },
+      };
+      git(`${work}/.git`, "init", "-q", "-b", "scadalink/status/plant-north", work);
+      writeFileSync(join(work, "status.json"), JSON.stringify(status));
+      git(`${work}/.git`, "--work-tree", work, "add", "-A");
+      git(`${work}/.git`, "--work-tree", work, "commit", "-q", "-m", "status");
+      git(
+        `${work}/.git`,
+        "push",
+        "-q",
+        "--force",
+        server.repoUrl(s.name),
+        "HEAD:refs/heads/scadalink/status/plant-north",
+      );
+    };
+    report("pass");
+    await s.c.reconcile();
+    expect(gh.statuses(s.sha)[0]).toMatchObject({
+      context: "scadalink/plant-north",
+      state: "success",
+      description: `applied by plant-north: deploy ${deploy.slice(0, 7)}, 2 instances`,
+    });
+    report("login-blocked");
+    await s.c.reconcile();
+    expect(gh.statuses(s.sha)[0]).toMatchObject({
+      state: "failure",
+      description: "1 of 2 instances failed on plant-north: Pump08 login-blocked",
+    });
   });
 });
 
