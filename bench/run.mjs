@@ -1,4 +1,5 @@
-// `npm run bench`: generates synthetic repos (bench/generate.mjs) and measures validate against its targets.
+// `npm run bench`: generates synthetic repos (bench/generate.mjs) and measures validate against its targets,
+// then the controller against a loopback git server (bench/controller.mjs).
 // stdout: one JSON object per line, nothing else; progress goes to stderr. Every figure is measured here.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "dist/bundle/scadalink.js");
 const CHILD = join(ROOT, "bench/child.mjs");
 const GENERATE = join(ROOT, "bench/generate.mjs");
+const CONTROLLER = join(ROOT, "bench/controller.mjs");
 const RSS_HOOK = pathToFileURL(join(ROOT, "bench/rss-hook.mjs")).href;
 const SITES = 10;
 const TAGS = 75;
@@ -320,6 +322,39 @@ async function scale(n) {
   rmSync(repo, { recursive: true, force: true });
 }
 
+/** bench/controller.mjs in its own process (its heap apart from the compiler runs); its JSON lines are passed on. */
+async function controllerBenches() {
+  // Its temp files go under ours, so they are removed even if it is killed.
+  const c = spawn(process.execPath, [CONTROLLER, tmp], {
+    cwd: ROOT,
+    env: baseEnv,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(c);
+  let buf = "";
+  let bad = 0;
+  c.stdout.setEncoding("utf8");
+  c.stdout.on("data", (d) => {
+    buf += d;
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        emit(JSON.parse(line));
+      } catch {
+        bad++;
+        log(`bench/controller.mjs printed a non-JSON line: ${line.slice(0, 500)}`);
+      }
+    }
+  });
+  const code = await new Promise((r, reject) => {
+    c.on("error", reject);
+    c.on("close", r);
+  });
+  children.delete(c);
+  if (code !== 0 || bad || buf) throw new Error(`bench/controller.mjs failed (exit ${code}, ${bad} non-JSON lines)`);
+}
+
 const started = performance.now();
 emit({
   bench: "env",
@@ -334,6 +369,7 @@ emit({
 try {
   await scale(SMALL);
   await scale(LARGE);
+  await controllerBenches();
   log(`done in ${r1((performance.now() - started) / 1000)} s; load average now ${os.loadavg()[0].toFixed(2)}`);
 } catch (e) {
   log(`FAILED: ${e.stack ?? e}`);

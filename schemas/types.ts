@@ -131,7 +131,10 @@ export interface BatchHandoff {
   apiVersion: "scadalink/v1";
   kind: "BatchHandoff";
   batch: string;
-  sourceCommit: string;
+  /**
+   * The commit the selection was fixed at when the batch became execute; null while it is in phase prepare (rebuilt from every commit, so that a commit changing nothing changes no artifact).
+   */
+  sourceCommit: string | null;
   instances: HandoffInstance[];
   /**
    * Per site: every connection and secret the selected instances need.

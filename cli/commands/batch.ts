@@ -32,7 +32,7 @@ export async function batchPrepareCommand(name: string, o: BatchPrepareOptions):
   const ids = selectedIds(doc.data, c);
   const hashes = new Map(c.packages(ids).map((p) => [`${p.instance.site}/${p.instance.name}`, p.revisionHash]));
   const selection = Object.fromEntries(ids.map((id) => [id, hashes.get(id) ?? null]));
-  const p = prepare(doc.data, "working-tree", c, selection);
+  const p = prepare(doc.data, null, c, selection);
   if (!o.out) {
     process.stdout.write(p.report);
     return 0;

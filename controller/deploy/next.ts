@@ -184,7 +184,8 @@ export function nextDeploy(input: NextDeployInput): NextDeploy {
           c.index.instances.has(id) ? (c.packages([id])[0]?.revisionHash ?? null) : null,
         ]),
       );
-      writePreparation(files, name, prepare(b, commit, c, selection));
+      // No commit id in them: a commit that changes nothing must change no artifact (and make no deploy commit).
+      writePreparation(files, name, prepare(b, null, c, selection));
     } else if (b && created.has(name)) {
       writePreparation(files, name, prepare(b, commit, c, r!.instances as Record<string, string | null>));
     } else {

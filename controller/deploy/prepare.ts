@@ -84,12 +84,13 @@ function handoffConnection(c: ArtifactDataConnection): HandoffConnection {
 }
 
 /**
- * The preparation artifacts of a batch at a commit, for its selected instances (revision hash, or null for a
- * deletion). Pure: the same inputs give the same bytes. They hold secret names, never values.
+ * The preparation artifacts of a batch, for its selected instances (revision hash, or null for a deletion).
+ * commit is where the selection was fixed (phase execute), null while the batch is prepared from every commit.
+ * Pure: the same inputs give the same bytes. They hold secret names, never values.
  */
 export function prepare(
   batch: Batch,
-  commit: string,
+  commit: string | null,
   c: Compilation,
   instances: Record<string, string | null>,
 ): Preparation {
@@ -198,7 +199,7 @@ export function prepare(
   return { handoff, checklist, template, report: report(batch, commit, handoff, checklist) };
 }
 
-function report(batch: Batch, commit: string, h: BatchHandoff, ev: EvidenceChecklist): string {
+function report(batch: Batch, commit: string | null, h: BatchHandoff, ev: EvidenceChecklist): string {
   const sites = Object.keys(h.sites).sort();
   const lines = [
     `# Batch ${batch.name}: preparation`,
@@ -206,7 +207,9 @@ function report(batch: Batch, commit: string, h: BatchHandoff, ev: EvidenceCheck
     "**Preparation only.** This report prepares the batch for execution. It releases nothing and claims no execution:",
     "no result of any site is stated here. What the sites report appears in `status.json` once the batch is released.",
     "",
-    `- Source commit: \`${commit}\``,
+    commit
+      ? `- Fixed at commit: \`${commit}\``
+      : "- Prepared from the current state of main (fixed when the batch becomes `execute`)",
     `- Phase: \`${batch.phase ?? "prepare"}\``,
     `- Selected: ${h.instances.length} instance${h.instances.length === 1 ? "" : "s"} at ${sites.length} site${sites.length === 1 ? "" : "s"}`,
     `- After: ${(batch.after ?? []).map((a) => `\`${a}\``).join(", ") || "none"}`,

@@ -142,6 +142,20 @@ describe("batches on the deploy branch", () => {
     );
   });
 
+  it("a commit that changes nothing makes no deploy commit, prepared batches included", async () => {
+    const r = localRepo({
+      ...FLEET,
+      "batches/b.yaml": batch("pilot", "select: { instances: [plant-north/Pump08] }\nphase: prepare\n"),
+    });
+    const c = await controllerFor(r.dir);
+    await c.reconcile();
+    const head = runGit(undefined, ["--git-dir", r.gitdir, "rev-parse", DEPLOY]);
+    r.commit("a comment", { "templates/pump.yaml": `# pumps\n${BASE["templates/pump.yaml"]}` });
+    expect((await c.reconcile()).deployCommits).toEqual([]);
+    expect(runGit(undefined, ["--git-dir", r.gitdir, "rev-parse", DEPLOY])).toBe(head);
+    expect(readJson<{ sourceCommit: unknown }>(r.gitdir, "batches/pilot/handoff.json").sourceCommit).toBeNull();
+  });
+
   it("execute releases exactly its selection, with release.json and a Batch trailer", async () => {
     const r = localRepo({
       ...FLEET,
