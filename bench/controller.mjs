@@ -13,8 +13,9 @@ import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import pino from "pino";
 import { Controller } from "../dist/controller/controller.js";
+import { GIT_ENV, startGitHttpServer } from "../test/helpers/git-http-server.mjs";
+import { emit, log, median, onExit, r1, sleep, stats, target } from "./common.mjs";
 import { editOverride, generateRepo } from "./generate.mjs";
-import { GIT_ENV, startGitServer } from "./git-server.mjs";
 
 const SITES = 10;
 const TAGS = 75;
@@ -37,25 +38,7 @@ const GIT_OPTS = [
 // Under run.mjs's temp dir when given, so a killed child's files still go with the parent's cleanup.
 const tmp = mkdtempSync(join(process.argv[2] ?? os.tmpdir(), "scadalink-bench-ctl-"));
 const cleanup = () => rmSync(tmp, { recursive: true, force: true });
-process.on("exit", cleanup);
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
-
-const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-const emit = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
-const r1 = (x) => Math.round(x * 10) / 10;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const stats = (xs) => ({ medianMs: r1(median(xs)), minMs: r1(Math.min(...xs)), maxMs: r1(Math.max(...xs)) });
-const target = (applies, ok, text) => (applies ? { target: text, pass: ok } : { target: null, pass: null });
+onExit(cleanup);
 // Warnings (a commit that does not compile, a failed pass) on stderr: stdout carries JSON lines only.
 const logger = pino({ level: "warn" }, pino.destination({ dest: 2, sync: true }));
 
@@ -347,7 +330,7 @@ async function fetchCompare(repo) {
   });
 }
 
-const server = await startGitServer({ root: join(tmp, "git-root") });
+const server = await startGitHttpServer({ root: join(tmp, "git-root") });
 try {
   log(`controller: git server at ${server.url}`);
   await webhookToDeploy(server);

@@ -7,6 +7,7 @@ import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { emit, log, median, onExit, r1, sleep, stats, target } from "./common.mjs";
 import { editOverride } from "./generate.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,24 +38,7 @@ function cleanup() {
   children.clear();
   rmSync(tmp, { recursive: true, force: true });
 }
-process.on("exit", cleanup);
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
-
-const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-const emit = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
-const r1 = (x) => Math.round(x * 10) / 10;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const stats = (xs) => ({ medianMs: r1(median(xs)), minMs: r1(Math.min(...xs)), maxMs: r1(Math.max(...xs)) });
+onExit(cleanup);
 // Own cache dir for every child, so nothing reads or writes the user's ~/.cache.
 const baseEnv = { ...process.env, SCADALINK_CACHE_DIR: join(tmp, "cache-unused") };
 
@@ -289,11 +273,6 @@ async function watchProcess(repo, n) {
     await new Promise((r) => (exited ? r() : c.once("exit", r)));
     children.delete(c);
   }
-}
-
-/** target/pass fields; figures without a target in the brief are reported with target and pass null. */
-function target(applies, ok, text) {
-  return applies ? { target: text, pass: ok } : { target: null, pass: null };
 }
 
 async function scale(n) {

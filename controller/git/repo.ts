@@ -68,6 +68,11 @@ export class Repo {
     return this.url !== undefined;
   }
 
+  /** What every isomorphic-git call to the remote takes: the mirror, the process's cache and the URL. */
+  private transport() {
+    return { fs, http, gitdir: this.gitdir, cache: gitCache, url: this.url! };
+  }
+
   /** The full ref name under which a branch of the source repository is seen here. */
   branchRef(branch: string): string {
     return this.url ? `refs/remotes/origin/${branch}` : `refs/heads/${branch}`;
@@ -77,11 +82,7 @@ export class Repo {
   async fetch(): Promise<void> {
     if (!this.url) return;
     await git.fetch({
-      fs,
-      http,
-      gitdir: this.gitdir,
-      cache: gitCache,
-      url: this.url,
+      ...this.transport(),
       remote: "origin",
       singleBranch: false,
       tags: false,
@@ -93,11 +94,7 @@ export class Repo {
   async fetchRef(ref: string): Promise<string | undefined> {
     if (!this.url) return this.resolve(ref);
     const r = await git.fetch({
-      fs,
-      http,
-      gitdir: this.gitdir,
-      cache: gitCache,
-      url: this.url,
+      ...this.transport(),
       remote: "origin",
       ref,
       remoteRef: ref,
@@ -257,11 +254,7 @@ export class Repo {
     await git.writeRef({ fs, gitdir: this.gitdir, ref: local, value: oid, force: true });
     try {
       const result = await git.push({
-        fs,
-        http,
-        gitdir: this.gitdir,
-        cache: gitCache,
-        url: this.url!,
+        ...this.transport(),
         ref: local,
         remoteRef: local,
         force: false,

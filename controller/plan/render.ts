@@ -10,6 +10,11 @@ const MAX_CHANGES_SHOWN = 25;
 const n = (k: number, w: string) => `${k} ${w}${k === 1 ? "" : "s"}`;
 const short = (sha: string | null) => (sha ? sha.slice(0, 7) : "none");
 
+/** A site with something to show: a change, a stale or unreleased instance, or new site artifacts. */
+const hasNews = (s: SitePlan) =>
+  s.added.length + s.changed.length + s.removed.length + s.stale.length + s.unreleased.length > 0 ||
+  s.siteArtifactsChanged;
+
 function headline(p: Plan): string {
   const t = p.totals;
   const touched = p.sites.filter((s) => s.added.length + s.changed.length + s.removed.length > 0).length;
@@ -27,15 +32,7 @@ export function renderPlanText(p: Plan, c: Palette): string {
   }
   out.push(headline(p));
   for (const s of p.sites) {
-    if (
-      !s.added.length &&
-      !s.changed.length &&
-      !s.removed.length &&
-      !s.stale.length &&
-      !s.unreleased.length &&
-      !s.siteArtifactsChanged
-    )
-      continue;
+    if (!hasNews(s)) continue;
     out.push("", c.bold(s.site));
     if (s.siteArtifactsChanged) out.push(`  ~ site.json (data connections or shared scripts)`);
     for (const i of s.added) out.push(c.green(`  + ${i.name}`) + (i.batch ? c.dim(`  (batch ${i.batch})`) : ""));
@@ -88,15 +85,7 @@ export function renderPlanMarkdown(p: Plan): string {
   } else {
     out.push(`**${headline(p)}**, against deploy \`${short(p.against)}\`.`);
     for (const s of p.sites) {
-      if (
-        !s.added.length &&
-        !s.changed.length &&
-        !s.removed.length &&
-        !s.stale.length &&
-        !s.unreleased.length &&
-        !s.siteArtifactsChanged
-      )
-        continue;
+      if (!hasNews(s)) continue;
       out.push("", ...siteMarkdown(s));
     }
     if (p.batches.length) {

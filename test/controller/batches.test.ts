@@ -6,23 +6,11 @@ import { validatorFor } from "../../controller/compiler/schema/validate-schema.j
 import type { BatchRelease, BatchStatus, ExecutionRecord } from "../../schemas/types.js";
 import { BASE } from "../helpers/base-repo.js";
 import { runGit } from "../helpers/git-server.js";
-import { type Files, toSources, y } from "../helpers/repo.js";
-import { controllerFor, DEPLOY, deployFiles, readJson, tempDir, trailers } from "./helpers.js";
+import { type Files, toSources } from "../helpers/repo.js";
+import { AUTO, controllerFor, DEPLOY, deployFiles, deployHead, readJson, tempDir, trailers } from "./helpers.js";
 
 /** The base fixture in rollout batch, with two pumps and no batch yet. */
-const FLEET: Files = {
-  ...BASE,
-  "scadalink.yaml": "kind: Repository\nrollout: batch\n",
-  "instances/more.yaml": y`
-    kind: Instance
-    name: Pump08
-    site: plant-north
-    area: Line2
-    template: Pump
-    connection: plc-b
-  `,
-  "batches/pilot.yaml": undefined,
-};
+const FLEET: Files = { ...AUTO, "scadalink.yaml": "kind: Repository\nrollout: batch\n" };
 
 const batch = (name: string, body: string) => `kind: Batch\nname: ${name}\n${body}`;
 
@@ -67,7 +55,7 @@ function localRepo(files: Files) {
         apiVersion: "scadalink/v1",
         kind: "ExecutionRecord",
         site,
-        deployCommit: runGit(undefined, ["--git-dir", gitdir, "rev-parse", DEPLOY]),
+        deployCommit: deployHead(gitdir),
         result: "pass",
         message: null,
         evidence: [],
@@ -149,10 +137,11 @@ describe("batches on the deploy branch", () => {
     });
     const c = await controllerFor(r.dir);
     await c.reconcile();
-    const head = runGit(undefined, ["--git-dir", r.gitdir, "rev-parse", DEPLOY]);
+    const head = deployHead(r.gitdir);
+    expect(head).not.toBe("");
     r.commit("a comment", { "templates/pump.yaml": `# pumps\n${BASE["templates/pump.yaml"]}` });
     expect((await c.reconcile()).deployCommits).toEqual([]);
-    expect(runGit(undefined, ["--git-dir", r.gitdir, "rev-parse", DEPLOY])).toBe(head);
+    expect(deployHead(r.gitdir)).toBe(head);
     expect(readJson<{ sourceCommit: unknown }>(r.gitdir, "batches/pilot/handoff.json").sourceCommit).toBeNull();
   });
 
@@ -363,7 +352,8 @@ describe("batches on the deploy branch", () => {
     });
     const c = await controllerFor(r.dir);
     await c.reconcile();
-    const head = runGit(undefined, ["--git-dir", r.gitdir, "rev-parse", DEPLOY]);
+    const head = deployHead(r.gitdir);
+    expect(head).not.toBe("");
     const changed = r.commit("widen pilot", {
       "batches/b.yaml": batch(
         "pilot",
@@ -372,7 +362,7 @@ describe("batches on the deploy branch", () => {
     });
     const pass = await c.reconcile();
     expect(pass.processed).toEqual([{ commit: changed, errors: 1 }]);
-    expect(runGit(undefined, ["--git-dir", r.gitdir, "rev-parse", DEPLOY])).toBe(head);
+    expect(deployHead(r.gitdir)).toBe(head);
     // The same rule in `scadalink validate` and `plan` when the deploy branch is at hand.
     const { Repo } = await import("../../controller/git/repo.js");
     const { readDeployState } = await import("../../controller/deploy/state.js");

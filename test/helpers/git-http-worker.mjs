@@ -1,6 +1,6 @@
 // A git smart-HTTP server on loopback, backed by the native `git http-backend` CGI. Runs in a worker thread
-// (started by test/helpers/git-server.ts and bench/git-server.mjs): callers that block their own event loop on
-// spawnSync'd git would deadlock a server living on it. Plain JS, since a worker cannot load the TypeScript sources.
+// (started by git-http-server.mjs): callers that block their own event loop on spawnSync'd git would deadlock
+// a server living on it. Plain JS, since a worker cannot load the TypeScript sources.
 // workerData: { root, port, backend (path of git-http-backend), env (for git), log (a MessagePort for request logs) }.
 import { spawn } from "node:child_process";
 import http from "node:http";

@@ -1,25 +1,14 @@
-import { execFile, spawnSync } from "node:child_process";
-import { once } from "node:events";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { afterAll } from "vitest";
+import { GIT_ENV, type GitHttpServer, type RequestLogEntry, startGitHttpServer } from "./git-http-server.mjs";
 
 /** A git smart-HTTP server on loopback, backed by the native `git http-backend` CGI. */
-export interface GitServer {
-  /** http://127.0.0.1:PORT */
-  url: string;
-  root: string;
-  port: number;
-  /** `${url}/${name}.git` */
-  repoUrl(name: string): string;
-  /** Creates <root>/<name>.git (bare, default branch main, pushes allowed) and returns its path. */
-  createBareRepo(name: string): Promise<string>;
-  /** Closes the server and its open connections, so clients see connection refused. */
-  stop(): Promise<void>;
-  requests: { method: string; path: string; status: number }[];
+export interface GitServer extends Omit<GitHttpServer, "drainLog"> {
+  /** Every request answered so far. */
+  requests: RequestLogEntry[];
 }
 
 export interface WorkClone {
@@ -37,17 +26,8 @@ export interface WorkClone {
   head(): string;
 }
 
-/**
- * Environment for every git process: no prompts, the user's global/system config is ignored (so
- * commit.gpgsign or url.*.insteadOf cannot leak in), and inherited GIT_* variables are dropped (a
- * pre-commit hook running the tests sets GIT_DIR and GIT_INDEX_FILE).
- */
-export const GIT_ENV: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_"))),
-  GIT_TERMINAL_PROMPT: "0",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-};
+export { GIT_ENV };
+
 const IDENTITY = [
   "-c",
   "user.name=scadalink-test",
@@ -56,8 +36,6 @@ const IDENTITY = [
   "-c",
   "commit.gpgsign=false",
 ];
-
-const execFileAsync = promisify(execFile);
 
 const dirs: string[] = [];
 function tempDir(name: string): string {
@@ -71,67 +49,21 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const httpBackend = join(
-  spawnSync("git", ["--exec-path"], { encoding: "utf8", env: GIT_ENV }).stdout.trim(),
-  "git-http-backend",
-);
-
-/**
- * The server runs in a worker thread: the clone helpers use spawnSync (as tests want synchronous
- * commit/push), which blocks this thread's event loop and would deadlock a server living on it.
- * Its code is plain JS in its own file, so the benchmarks (bench/git-server.mjs) can start it too.
- */
-const WORKER = new URL("./git-http-worker.mjs", import.meta.url);
-
 export async function startGitServer(opts: { root?: string; port?: number } = {}): Promise<GitServer> {
-  const root = opts.root ?? tempDir("git-root");
-  const log = new MessageChannel();
-  const worker = new Worker(WORKER, {
-    workerData: { root, port: opts.port ?? 0, backend: httpBackend, env: GIT_ENV, log: log.port2 },
-    transferList: [log.port2],
+  const { drainLog, stop, ...core } = await startGitHttpServer({
+    root: opts.root ?? tempDir("git-root"),
+    port: opts.port ?? 0,
   });
-  let exited = false;
-  const exit = once(worker, "exit").then(() => {
-    exited = true;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.on("message", (m: { type: string; port?: number; message?: string }) => {
-      if (m.type === "listening") resolve(m.port!);
-      else reject(new Error(`git server: ${m.message}`));
-    });
-    worker.once("error", reject);
-    void exit.then(() => reject(new Error("git server worker exited")));
-  });
-  const url = `http://127.0.0.1:${port}`;
-
-  // Drained synchronously, so entries are visible right after a spawnSync'd git command.
-  const requests: GitServer["requests"] = [];
-  const drain = () => {
-    for (let m = receiveMessageOnPort(log.port1); m; m = receiveMessageOnPort(log.port1)) requests.push(m.message);
-    return requests;
-  };
-
+  const requests: RequestLogEntry[] = [];
   const server: GitServer = {
-    url,
-    root,
-    port,
+    ...core,
     get requests() {
-      return drain();
-    },
-    repoUrl: (name) => `${url}/${name}.git`,
-    async createBareRepo(name) {
-      const path = join(root, `${name}.git`);
-      mkdirSync(dirname(path), { recursive: true });
-      await execFileAsync("git", ["init", "--quiet", "--bare", "--initial-branch=main", path], { env: GIT_ENV });
-      await execFileAsync("git", ["-C", path, "config", "http.receivepack", "true"], { env: GIT_ENV });
-      return path;
+      requests.push(...drainLog());
+      return requests;
     },
     async stop() {
       running.delete(server);
-      if (!exited) worker.postMessage("stop");
-      await exit;
-      drain();
-      log.port1.close();
+      await stop();
     },
   };
   running.add(server);
