@@ -307,9 +307,10 @@ export class Controller {
         const title = plan.ok
           ? `${plan.totals.added + plan.totals.changed + plan.totals.removed} instances change`
           : `${plan.errorCount} errors: nothing would be released`;
-        const summary = renderPlanMarkdown(plan).slice(0, 60_000);
-        await this.reporter.checkRun(head, title, summary, c.diagnostics);
-        await this.reporter.upsertPlanComment(pr.number, renderPlanMarkdown(plan));
+        const markdown = renderPlanMarkdown(plan);
+        // A check run's summary holds at most 65,535 characters; the comment carries the whole plan.
+        await this.reporter.checkRun(head, title, markdown.slice(0, 60_000), c.diagnostics);
+        await this.reporter.upsertPlanComment(pr.number, markdown);
       }
       this.log.info({ pr: pr.number, head, ok: plan.ok, totals: plan.totals }, "pull request planned");
       return plan;

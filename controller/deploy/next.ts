@@ -92,11 +92,14 @@ export function nextDeploy(input: NextDeployInput): NextDeploy {
     if (!statuses.has(name)) statuses.set(name, batchStatus(name, b, undefined, records, now, null));
 
   // Where the package of a released instance comes from: compiled now, or the pending blob fixed earlier.
-  const createdPackages = new Map<string, DeploymentPackage>();
-  for (const list of created.values())
-    for (const p of list) createdPackages.set(`${p.instance.site}/${p.instance.name}`, p);
+  const createdPackages = new Map<string, Map<string, DeploymentPackage>>(
+    [...created].map(([batch, list]) => [
+      batch,
+      new Map(list.map((p) => [`${p.instance.site}/${p.instance.name}`, p])),
+    ]),
+  );
   const pendingFile = (batch: string, id: string): DesiredFile | undefined => {
-    const p = created.get(batch)?.find((x) => `${x.instance.site}/${x.instance.name}` === id);
+    const p = createdPackages.get(batch)?.get(id);
     if (p) return { content: toJson(p) };
     const f = previous.files.get(pendingPackagePath(batch, ...splitId(id)));
     return f ? { oid: f.oid } : undefined;
