@@ -6,6 +6,8 @@ import { defineConfig } from "rolldown";
 export default defineConfig({
   input: { scadalink: "dist/cli/bin.js" },
   platform: "node",
+  // Native addons find their compiled binary relative to their own package; they stay in node_modules.
+  external: ["better-sqlite3"],
   output: {
     dir: "dist/bundle",
     format: "esm",

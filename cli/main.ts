@@ -13,6 +13,8 @@ function program(run: (p: Promise<number>) => void): Command {
     .version(packageVersion(), "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
+    // `site inspect --state-dir` belongs to inspect, not to `site` (which has the same option).
+    .enablePositionalOptions()
     .exitOverride();
 
   cmd
@@ -114,6 +116,60 @@ function program(run: (p: Promise<number>) => void): Command {
     .action((o: { repo: string; format: "text" | "json"; stateDir?: string }) =>
       run(import("./commands/status.js").then((m) => m.statusCommand(o))),
     );
+
+  const site = cmd
+    .command("site")
+    .description(
+      "run a site reconciler: pull the deploy branch, apply changed instances atomically, converge the runtime, report to the site's status branch",
+    )
+    .addOption(new Option("--site <name>", "the site this reconciler runs").env("SCADALINK_SITE"))
+    .addOption(
+      new Option("--repo <url|dir>", "config repo: a smart-HTTP URL or a local repository path").env("SCADALINK_REPO"),
+    )
+    .addOption(
+      new Option("--state-dir <dir>", "SQLite store, git mirror and lock file (one reconciler per directory)").env(
+        "SCADALINK_STATE_DIR",
+      ),
+    )
+    .addOption(
+      new Option("--secrets-dir <dir>", "directory of secret files, one per secret name").env("SCADALINK_SECRETS_DIR"),
+    )
+    .addOption(new Option("--once", "run one loop (fetch, apply, converge, report) and exit").env("SCADALINK_ONCE"))
+    .addOption(
+      new Option("--poll-interval <seconds>", "how often to poll the deploy branch")
+        .default("15")
+        .env("SCADALINK_POLL_INTERVAL"),
+    )
+    .addOption(
+      new Option("--heartbeat-interval <seconds>", "how often an unchanged status is re-reported")
+        .default("60")
+        .env("SCADALINK_HEARTBEAT_INTERVAL"),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level (JSON logs on stdout)").default("info").env("SCADALINK_LOG_LEVEL"),
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Secrets: a connection's passwordSecret NAME is read from SCADALINK_SECRET_NAME, else from the file NAME in",
+        "--secrets-dir. Their values never appear in logs, status or records.",
+        "",
+        "Exit codes (--once): 0 converged, 1 not converged (a package or the manifest refused, or git unreachable),",
+        "2 usage error, the state directory in use by another reconciler, or internal error.",
+      ].join("\n"),
+    )
+    .enablePositionalOptions()
+    .action((o) => run(import("./commands/site.js").then((m) => m.siteCommand(o))));
+
+  site
+    .command("inspect")
+    .description("what a site has applied (revision, lifecycle state, values, alarms) and its audit trail")
+    .addOption(new Option("--state-dir <dir>", "the reconciler's state directory").env("SCADALINK_STATE_DIR"))
+    .option("--instance <name>", "only this instance")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--audit <n>", "audit rows shown in text output", "10")
+    .action((o) => run(import("./commands/site.js").then((m) => m.siteInspectCommand(o))));
 
   cmd
     .command("controller")

@@ -1406,12 +1406,9 @@ export interface SiteStatus {
 }
 export interface InstanceStatus {
   /**
-   * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
-   *
-   * This interface was referenced by `Common`'s JSON-Schema
-   * via the `definition` "RevisionHash".
+   * Revision applied; null when the instance's first revision was refused (nothing of it runs).
    */
-  revisionHash: string;
+  revisionHash: string | null;
   /**
    * enabled: running on the site. disabled: configuration kept, runtime stopped.
    *
@@ -1447,6 +1444,7 @@ export interface InstanceStatus {
 export interface SiteHealth {
   lastPoll: string | null;
   connections: ConnectionHealth[];
+  sync?: SyncState;
   tags: TagCounts;
 }
 export interface ConnectionHealth {
@@ -1460,6 +1458,17 @@ export interface ConnectionHealth {
    */
   since?: string;
   error?: string | null;
+}
+/**
+ * The last sync with the deploy branch: ok, refused (prune safety or an unreadable manifest; nothing of that head applied) or unreachable (git could not be reached; the last applied state keeps running).
+ */
+export interface SyncState {
+  state: "ok" | "refused" | "unreachable";
+  message: string | null;
+  /**
+   * Deploy-branch head seen last.
+   */
+  deployHead: string | null;
 }
 export interface TagCounts {
   resolved: number;

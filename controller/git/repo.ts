@@ -90,6 +90,47 @@ export class Repo {
     });
   }
 
+  /**
+   * Fetches one branch of the remote into its remote-tracking ref and returns its commit, or undefined when the
+   * remote has no such branch. depth 1 fetches only the tip (a site needs no history).
+   */
+  async fetchBranch(branch: string, opts: { depth?: number } = {}): Promise<string | undefined> {
+    if (!this.url) return this.resolve(this.branchRef(branch));
+    const remote = await git.listServerRefs({ http, url: this.url, prefix: `refs/heads/${branch}` });
+    const found = remote.find((r) => r.ref === `refs/heads/${branch}`);
+    if (!found) {
+      await this.deleteRef(this.branchRef(branch));
+      return undefined;
+    }
+    // Already here: nothing to fetch (a no-op poll costs one ref listing).
+    if ((await this.resolve(this.branchRef(branch))) === found.oid && (await this.hasObject(found.oid)))
+      return found.oid;
+    const r = await git.fetch({
+      ...this.transport(),
+      remote: "origin",
+      ref: branch,
+      singleBranch: true,
+      tags: false,
+      ...(opts.depth ? { depth: opts.depth } : {}),
+    });
+    return r.fetchHead ?? undefined;
+  }
+
+  /** Removes a ref (no error when it does not exist). */
+  async deleteRef(ref: string): Promise<void> {
+    await git.deleteRef({ fs, gitdir: this.gitdir, ref }).catch(() => undefined);
+  }
+
+  /** true when the object is in the repository (loose or packed). */
+  async hasObject(oid: string): Promise<boolean> {
+    try {
+      await git.readObject({ fs, gitdir: this.gitdir, oid, format: "deflated", cache: gitCache });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Fetches one ref of the remote (such as refs/pull/7/head) and returns its commit. */
   async fetchRef(ref: string): Promise<string | undefined> {
     if (!this.url) return this.resolve(ref);
@@ -217,8 +258,15 @@ export class Repo {
    * Moves a branch from expected (undefined: the branch must not exist) to oid, compare-and-swap.
    * Returns false when the branch has moved meanwhile: the caller re-reads and tries again.
    */
-  async updateBranch(branch: string, oid: string, expected: string | undefined): Promise<boolean> {
-    return this.url ? this.push(branch, oid, expected) : this.swapLocalRef(`refs/heads/${branch}`, oid, expected);
+  async updateBranch(
+    branch: string,
+    oid: string,
+    expected: string | undefined,
+    opts: { force?: boolean } = {},
+  ): Promise<boolean> {
+    return this.url
+      ? this.push(branch, oid, expected, opts.force ?? false)
+      : this.swapLocalRef(`refs/heads/${branch}`, oid, expected);
   }
 
   /** Local compare-and-swap like git's own: an exclusive lock file, checked, then renamed over the ref. */
@@ -248,8 +296,11 @@ export class Repo {
     }
   }
 
-  /** Remote compare-and-swap: a fast-forward-only push that also insists on the old value it expects. */
-  private async push(branch: string, oid: string, expected: string | undefined): Promise<boolean> {
+  /**
+   * Remote compare-and-swap: a push that insists on the old value it expects; fast-forward only unless force
+   * (a site amending its own heartbeat commit), which is then a push with lease.
+   */
+  private async push(branch: string, oid: string, expected: string | undefined, force: boolean): Promise<boolean> {
     const local = `refs/heads/${branch}`;
     await git.writeRef({ fs, gitdir: this.gitdir, ref: local, value: oid, force: true });
     try {
@@ -257,7 +308,7 @@ export class Repo {
         ...this.transport(),
         ref: local,
         remoteRef: local,
-        force: false,
+        force,
         // The server checks the old value under its ref lock; this check makes it the value we built on.
         onPrePush: ({ remoteRef }) => remoteRef.oid === (expected ?? ZERO),
       });

@@ -1,0 +1,426 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { Logger } from "pino";
+import { API_VERSION } from "../controller/compiler/constants.js";
+import { validatorFor } from "../controller/compiler/schema/validate-schema.js";
+import { toJson } from "../controller/deploy/layout.js";
+import { recordPath } from "../controller/deploy/prepare.js";
+import { objectId } from "../controller/git/objects.js";
+import { Repo } from "../controller/git/repo.js";
+import type {
+  BatchRelease,
+  DeploymentPackage,
+  EvidenceChecklist,
+  ExecutionRecord,
+  SiteArtifacts,
+  SyncState,
+} from "../schemas/types.js";
+import { planApply } from "./apply/plan.js";
+import { checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
+import { DeploySource, message, type SiteTree } from "./deploy-source.js";
+import { acquireLock, StateDirLockedError } from "./lock.js";
+import { PackageRuntime } from "./runtime/package-runtime.js";
+import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
+import { secretLookup } from "./secrets.js";
+import { statusBody } from "./status/build.js";
+import { dueRecords, type ReleaseView } from "./status/records.js";
+import { type Published, StatusWriter } from "./status/writer.js";
+import { Store } from "./store/store.js";
+
+export interface ReconcilerConfig {
+  site: string;
+  /** The config repo: a smart-HTTP URL, or a local repository path (development). */
+  repo: string;
+  stateDir: string;
+  secretsDir?: string;
+  pollIntervalMs: number;
+  /** A status commit that only says "still here" is written at most this often. */
+  heartbeatMs?: number;
+  /** Event-log retention. */
+  eventRetentionDays?: number;
+  eventMaxRows?: number;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  /** The local runtime; the default keeps the applied packages and their lifecycle state. */
+  runtime?: (secrets: SecretLookup) => Runtime;
+}
+
+export interface LoopResult {
+  /** Deploy-branch head seen (undefined: unreachable or no branch). */
+  head: string | undefined;
+  sync: SyncState;
+  applied: string[];
+  removed: string[];
+  refused: string[];
+  repaired: string[];
+  status: Published | "failed";
+  durationMs: number;
+  /** From the start of the fetch to the last apply transaction committed. */
+  applyMs: number;
+}
+
+export const DB_FILE = "site.db";
+
+/**
+ * The site reconciler (section 6): each loop fetches the deploy branch, applies what the manifest's revision hashes
+ * say changed (each instance in one transaction), removes what it no longer lists, checks the stored packages for
+ * drift, converges the runtime and reports to the site's status branch.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  private lastPoll: Date | null = null;
+  /** Parsed packages by blob id: converging does not re-parse unchanged packages. */
+  private readonly parsed = new Map<string, { blobOid: string; pkg: DeploymentPackage }>();
+  private readonly docs = new Map<string, unknown>();
+
+  private constructor(
+    readonly config: ReconcilerConfig,
+    private readonly log: Logger,
+    readonly store: Store,
+    private readonly source: DeploySource,
+    private readonly writer: StatusWriter,
+    private readonly runtime: Runtime,
+    private readonly lock: { release(): void },
+  ) {}
+
+  static async create(config: ReconcilerConfig, log: Logger): Promise<Reconciler> {
+    const stateDir = resolve(config.stateDir);
+    mkdirSync(stateDir, { recursive: true });
+    const lock = acquireLock(stateDir);
+    try {
+      const store = Store.open(join(stateDir, DB_FILE));
+      const owner = store.meta("site");
+      if (owner && owner !== config.site) {
+        store.close();
+        throw new StateDirLockedError(`the state directory ${stateDir} holds site ${owner}, not ${config.site}`);
+      }
+      if (!owner) store.setMeta("site", config.site);
+      const repo = await Repo.open(config.repo, stateDir);
+      const source = new DeploySource(repo, config.repo, stateDir, config.site, log);
+      const writer = new StatusWriter(source, store, log, {
+        heartbeatMs: config.heartbeatMs ?? 60_000,
+        author: { name: `scadalink site ${config.site}`, email: `site-${config.site}@scadalink.invalid` },
+      });
+      const secrets = secretLookup(config.env ?? process.env, config.secretsDir);
+      const runtime = (config.runtime ?? ((s) => new PackageRuntime(s)))(secrets);
+      return new Reconciler(config, log, store, source, writer, runtime, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  private now(): Date {
+    return this.config.now?.() ?? new Date();
+  }
+
+  /** One loop: fetch, apply, drift check, converge, report. Never throws for git or artifact trouble. */
+  async once(): Promise<LoopResult> {
+    const t0 = performance.now();
+    const r: LoopResult = {
+      head: undefined,
+      sync: { state: "ok", message: null, deployHead: null },
+      applied: [],
+      removed: [],
+      refused: [],
+      repaired: [],
+      status: "none",
+      durationMs: 0,
+      applyMs: 0,
+    };
+    let tree: SiteTree | undefined;
+    try {
+      tree = await this.source.sync();
+      this.lastPoll = this.now();
+      r.head = tree?.head;
+      r.sync.deployHead = tree?.head ?? null;
+      if (!tree) {
+        if (this.store.applied().size > 0)
+          r.sync = {
+            state: "refused",
+            message: `the deploy branch ${this.source.branch} does not exist: nothing removed`,
+            deployHead: null,
+          };
+      } else await this.apply(tree, r);
+      r.applyMs = performance.now() - t0;
+      if (tree && tree.head === this.store.meta("deployCommit")) await this.driftCheck(tree, r);
+    } catch (e) {
+      // Git unreachable (or unreadable even after a fresh fetch): nothing is deleted, the last state keeps running.
+      r.sync = { state: "unreachable", message: `deploy branch not read: ${message(e)}`, deployHead: r.head ?? null };
+      this.log.warn({ err: message(e) }, "cannot read the deploy branch: keeping the applied state");
+    }
+    const report = await this.converge();
+    await this.recordExecutions(tree, report);
+    await this.report(report, r);
+    this.prune();
+    r.durationMs = performance.now() - t0;
+    return r;
+  }
+
+  /** Applies the head's manifest: changed instances, one transaction each, then removals. */
+  private async apply(tree: SiteTree, r: LoopResult): Promise<void> {
+    const site = this.config.site;
+    const applied = this.store.applied();
+    const at = this.now().toISOString();
+    const refuse = (msg: string) => {
+      r.sync = { state: "refused", message: msg, deployHead: tree.head };
+      this.log.error({ head: tree.head, reason: msg }, "deploy head refused: nothing of it applied");
+    };
+    if (!tree.manifest) {
+      if (applied.size > 0) refuse(`the deploy branch has no manifest for ${site}: nothing removed`);
+      return;
+    }
+    const manifest = checkManifest(await this.source.text(tree.manifest), site);
+    if (!manifest.ok) return refuse(`manifest.json: ${manifest.message}`);
+    const m = manifest.value;
+    const siteText = tree.siteArtifacts ? await this.source.text(tree.siteArtifacts) : undefined;
+    const artifacts = siteText
+      ? checkSiteArtifacts(siteText, site, m.siteRevisionHash)
+      : ({ ok: false, message: "site.json is missing" } as const);
+    if (!artifacts.ok) return refuse(`artifact-mismatch: ${artifacts.message}`);
+    const plan = planApply(m, applied);
+    if ("refused" in plan) return refuse(plan.refused);
+    if (this.store.meta("siteRevisionHash") !== m.siteRevisionHash) {
+      this.store.setMeta("siteArtifacts", siteText!);
+      this.store.setMeta("siteRevisionHash", m.siteRevisionHash);
+    }
+    for (const name of plan.changed) {
+      const hash = m.instances[name]!;
+      const blob = tree.packages.get(name);
+      const text = blob ? await this.source.text(blob) : undefined;
+      const checked =
+        text === undefined
+          ? ({ ok: false, message: `sites/${site}/instances/${name}.json is missing` } as const)
+          : checkPackage(text, site, name, hash);
+      if (!checked.ok) {
+        this.store.refuse(
+          { name, revisionHash: hash, deployCommit: tree.head, result: "artifact-mismatch", message: checked.message },
+          at,
+        );
+        r.refused.push(name);
+        this.log.error(
+          { instance: name, revision: hash, reason: checked.message },
+          "package refused: previous revision kept",
+        );
+        continue;
+      }
+      const done = this.store.apply({
+        name,
+        revisionHash: hash,
+        blobOid: blob!,
+        packageText: text!,
+        state: checked.value.instance.state,
+        deployCommit: tree.head,
+        at,
+      });
+      if (done) r.applied.push(name);
+    }
+    for (const name of plan.removed) if (this.store.remove(name, tree.head, at)) r.removed.push(name);
+    this.store.dropRefusals((x) => m.instances[x.name] === x.revisionHash);
+    this.store.setMeta("deployCommit", tree.head);
+    if (r.applied.length || r.removed.length || r.refused.length)
+      this.log.info(
+        {
+          head: tree.head,
+          applied: r.applied.length,
+          removed: r.removed.length,
+          refused: r.refused.length,
+          unchanged: plan.unchanged,
+        },
+        "deploy applied",
+      );
+  }
+
+  /**
+   * Proves the stored packages untouched: each one's bytes must still have the blob id it was applied from, and that
+   * must be the deploy branch's blob. A mismatch is repaired from the deploy branch (verified again) and reported.
+   */
+  private async driftCheck(tree: SiteTree, r: LoopResult): Promise<void> {
+    const applied = this.store.applied();
+    const drifted: string[] = [];
+    for (const { name, blobOid, text } of this.store.packageTexts()) {
+      const want = tree.packages.get(name);
+      if (objectId("blob", Buffer.from(text, "utf8")) !== blobOid || (want !== undefined && want !== blobOid))
+        drifted.push(name);
+    }
+    if (!drifted.length) return;
+    const manifest = checkManifest(await this.source.text(tree.manifest!), this.config.site);
+    if (!manifest.ok) return;
+    const at = this.now().toISOString();
+    for (const name of drifted) {
+      const hash = manifest.value.instances[name];
+      const blob = tree.packages.get(name);
+      if (!hash || !blob || applied.get(name)?.revisionHash !== hash) continue;
+      const text = await this.source.text(blob);
+      const checked = checkPackage(text, this.config.site, name, hash);
+      if (!checked.ok) continue;
+      this.store.apply({
+        name,
+        revisionHash: hash,
+        blobOid: blob,
+        packageText: text,
+        state: checked.value.instance.state,
+        deployCommit: applied.get(name)!.deployCommit,
+        at,
+        reason: "repair",
+      });
+      this.parsed.delete(name);
+      r.repaired.push(name);
+    }
+    if (r.repaired.length) {
+      r.sync.message = `drift repaired from the deploy branch: ${r.repaired.join(", ")}`;
+      this.log.warn({ instances: r.repaired }, "stored packages did not match the deploy branch: repaired");
+    }
+  }
+
+  /** Hands the runtime every applied instance; packages are parsed once per blob. */
+  private async converge(): Promise<RuntimeReport> {
+    const instances = new Map<string, DesiredInstance>();
+    const applied = this.store.applied();
+    for (const name of this.parsed.keys()) if (!applied.has(name)) this.parsed.delete(name);
+    for (const [name, a] of applied) {
+      let p = this.parsed.get(name);
+      if (p?.blobOid !== a.blobOid) {
+        p = { blobOid: a.blobOid, pkg: JSON.parse(this.store.packageText(name)!) as DeploymentPackage };
+        this.parsed.set(name, p);
+      }
+      instances.set(name, { name, revisionHash: a.revisionHash, state: a.state, package: p.pkg });
+    }
+    const siteText = this.store.meta("siteArtifacts");
+    const artifacts = siteText ? (JSON.parse(siteText) as SiteArtifacts) : null;
+    return this.runtime.converge({ site: this.config.site, artifacts, instances });
+  }
+
+  /** Execution records for released batches, with their evidence, stored first and then put on the status branch. */
+  private async recordExecutions(tree: SiteTree | undefined, report: RuntimeReport): Promise<void> {
+    if (!tree) return;
+    const releases: ReleaseView[] = [];
+    try {
+      for (const [batch, b] of tree.batches) {
+        const release = (await this.doc(b.release!, "batch-release.schema.json")) as BatchRelease | undefined;
+        if (!release || release.batch !== batch) continue;
+        const checklist = b.checklist
+          ? ((await this.doc(b.checklist, "evidence-checklist.schema.json")) as EvidenceChecklist | undefined)
+          : undefined;
+        releases.push({ batch, release, checklist });
+      }
+    } catch (e) {
+      this.log.warn({ err: message(e) }, "batch releases not readable this loop");
+      return;
+    }
+    const existing = new Map<string, ExecutionRecord>();
+    for (const [key, text] of this.store.records()) existing.set(key, JSON.parse(text) as ExecutionRecord);
+    const due = dueRecords({
+      site: this.config.site,
+      head: tree.head,
+      releases,
+      applied: this.store.applied(),
+      outcomes: report.instances,
+      refusals: this.store.refusals(),
+      existing,
+    });
+    const at = this.now().toISOString();
+    for (const d of due) {
+      const evidence = [];
+      for (const e of d.evidence) {
+        const content =
+          e.item === "event-log"
+            ? this.store
+                .events({ instance: d.instance, limit: 500 })
+                .map((ev) => JSON.stringify(ev))
+                .join("\n")
+                .concat("\n")
+            : toJson(await this.runtime.evidence(d.instance, e.item));
+        evidence.push({ path: e.path, content });
+      }
+      const record: ExecutionRecord = {
+        apiVersion: API_VERSION,
+        kind: "ExecutionRecord",
+        batch: d.batch,
+        site: this.config.site,
+        instance: d.instance,
+        revisionHash: d.revisionHash,
+        deployCommit: d.deployCommit,
+        result: d.result,
+        message: d.message,
+        evidence: d.evidence,
+        recordedAt: at,
+      };
+      this.store.putRecord(d.batch, d.instance, toJson(record), evidence);
+      this.store.event(at, "record", `${d.batch}: ${d.result}`, d.instance);
+    }
+  }
+
+  private async doc(oid: string, schema: string): Promise<unknown> {
+    if (!this.docs.has(oid)) {
+      let value: unknown;
+      try {
+        const data = JSON.parse(await this.source.text(oid));
+        value = validatorFor(schema)(data) ? data : undefined;
+      } catch (e) {
+        if ((e as { code?: string }).code === "NotFoundError") throw e;
+        value = undefined;
+      }
+      this.docs.set(oid, value);
+    }
+    return this.docs.get(oid);
+  }
+
+  /** Status.json, the records and their evidence, as the status branch should hold them. */
+  private async report(report: RuntimeReport, r: LoopResult): Promise<void> {
+    const body = statusBody({
+      site: this.config.site,
+      deployCommit: this.store.meta("deployCommit") ?? null,
+      siteRevisionHash: this.store.meta("siteRevisionHash") ?? null,
+      applied: this.store.applied(),
+      outcomes: report.instances,
+      refusals: this.store.refusals(),
+      connections: report.connections,
+      tags: report.tags,
+      sync: r.sync,
+    });
+    const files = new Map<string, string>();
+    for (const [key, text] of this.store.records()) {
+      const [batch, instance] = [key.slice(0, key.lastIndexOf("/")), key.slice(key.lastIndexOf("/") + 1)];
+      files.set(recordPath(batch, instance), text);
+    }
+    for (const [path, content] of this.store.evidence()) files.set(path, content);
+    try {
+      r.status = await this.writer.publish(body, files, this.now(), this.lastPoll);
+    } catch (e) {
+      r.status = "failed";
+      this.log.warn({ err: message(e) }, "status not reported this loop");
+    }
+  }
+
+  private prune(): void {
+    const days = this.config.eventRetentionDays ?? 30;
+    const cutoff = new Date(this.now().getTime() - days * 86_400_000).toISOString();
+    this.store.pruneEvents(cutoff, this.config.eventMaxRows ?? 100_000);
+  }
+
+  /** Runs a loop now and then every poll interval until stop(). */
+  start(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      this.running = this.once().catch((e) => this.log.error({ err: message(e) }, "loop failed"));
+      await this.running;
+      this.running = undefined;
+      if (!this.stopped) this.timer = setTimeout(tick, this.config.pollIntervalMs);
+    };
+    void tick();
+  }
+
+  /** Finishes the loop under way, then closes the runtime, the store and the lock. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.runtime.close();
+    this.store.close();
+    this.lock.release();
+  }
+}

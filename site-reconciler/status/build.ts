@@ -1,0 +1,63 @@
+import { createHash } from "node:crypto";
+import { API_VERSION } from "../../controller/compiler/constants.js";
+import type { ConnectionHealth, SiteStatus, SyncState, TagCounts } from "../../schemas/types.js";
+import type { InstanceOutcome } from "../runtime/runtime.js";
+import type { AppliedRevision, Refusal } from "../store/store.js";
+
+export interface StatusInput {
+  site: string;
+  deployCommit: string | null;
+  siteRevisionHash: string | null;
+  applied: ReadonlyMap<string, AppliedRevision>;
+  outcomes: ReadonlyMap<string, InstanceOutcome>;
+  refusals: ReadonlyMap<string, Refusal>;
+  connections: ConnectionHealth[];
+  tags: TagCounts;
+  sync: SyncState;
+}
+
+/**
+ * status.json's content (section 6.5) without the fields that change on every report (sequence, reportedAt,
+ * health.lastPoll): two reports with the same body say the same thing, and only a heartbeat separates them.
+ */
+export function statusBody(i: StatusInput): Omit<SiteStatus, "sequence" | "reportedAt"> {
+  const instances: SiteStatus["instances"] = {};
+  for (const [name, a] of i.applied) {
+    const refused = i.refusals.get(name);
+    const outcome = i.outcomes.get(name) ?? { result: "pass", message: null };
+    instances[name] = {
+      revisionHash: a.revisionHash,
+      state: a.state,
+      result: refused ? (refused.result as InstanceOutcome["result"]) : outcome.result,
+      message: refused
+        ? `${refused.revisionHash} refused, ${a.revisionHash} kept: ${refused.message}`
+        : outcome.message,
+      appliedAt: a.appliedAt,
+    };
+  }
+  // A new instance whose first revision was refused: nothing of it is applied or running.
+  for (const [name, r] of i.refusals)
+    if (!i.applied.has(name))
+      instances[name] = {
+        revisionHash: null,
+        state: "disabled",
+        result: r.result as InstanceOutcome["result"],
+        message: `${r.revisionHash} refused: ${r.message}`,
+      };
+  return {
+    apiVersion: API_VERSION,
+    kind: "SiteStatus",
+    site: i.site,
+    deployCommit: i.deployCommit,
+    siteRevisionHash: i.siteRevisionHash,
+    instances: Object.fromEntries(Object.entries(instances).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    health: { lastPoll: null, connections: i.connections, tags: i.tags, sync: i.sync },
+  };
+}
+
+/** A digest of what a status tree says, volatile fields excluded: a new one means a real change. */
+export function fingerprint(body: unknown, files: ReadonlyMap<string, string>): string {
+  const h = createHash("sha256").update(JSON.stringify(body));
+  for (const [path, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(`\0${path}\0${content}`);
+  return h.digest("hex");
+}

@@ -1,0 +1,119 @@
+import type { Logger } from "pino";
+import { toJson } from "../../controller/deploy/layout.js";
+import { writeTree } from "../../controller/deploy/write.js";
+import type { Signature } from "../../controller/git/objects.js";
+import type { SiteStatus } from "../../schemas/types.js";
+import type { DeploySource } from "../deploy-source.js";
+import type { Store } from "../store/store.js";
+import { fingerprint, type statusBody } from "./build.js";
+
+export const STATUS_PREFIX = "scadalink/status/";
+const HEARTBEAT_TRAILER = "Status-Heartbeat: true";
+const MAX_ATTEMPTS = 5;
+
+export type Published = "change" | "heartbeat" | "none";
+
+/**
+ * Writes the site's status branch (section 6.5): a commit when what the status says changes, and otherwise, every
+ * heartbeat interval, a heartbeat commit that replaces the previous heartbeat-only commit (a push with lease), so
+ * the branch's history holds only real changes. A push that loses to another writer is retried on the new head.
+ */
+export class StatusWriter {
+  readonly branch: string;
+  private head: string | undefined | null = null; // null: not fetched yet in this process
+
+  constructor(
+    private readonly source: DeploySource,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly opts: { heartbeatMs: number; author: Omit<Signature, "timestamp"> },
+  ) {
+    this.branch = `${STATUS_PREFIX}${source.site}`;
+  }
+
+  async publish(
+    body: ReturnType<typeof statusBody>,
+    files: ReadonlyMap<string, string>,
+    now: Date,
+    lastPoll: Date | null,
+  ): Promise<Published> {
+    const print = fingerprint(body, files);
+    const lastAt = this.store.meta("status.reportedAt");
+    const changed = print !== this.store.meta("status.fingerprint");
+    if (!changed && lastAt && now.getTime() - Date.parse(lastAt) < this.opts.heartbeatMs) return "none";
+    const sequence = Number(this.store.meta("status.sequence") ?? "0") + 1;
+    // The sequence is spent before the push, so no two reports ever carry the same number.
+    this.store.setMeta("status.sequence", String(sequence));
+    const { apiVersion, kind, site, ...rest } = body;
+    const status: SiteStatus = {
+      apiVersion,
+      kind,
+      site,
+      sequence,
+      reportedAt: now.toISOString(),
+      ...rest,
+      health: { ...rest.health, lastPoll: lastPoll?.toISOString() ?? null },
+    };
+    const tree = new Map<string, { content: string }>([["status.json", { content: toJson(status) }]]);
+    for (const [path, content] of files) tree.set(path, { content });
+    const repo = this.source.git;
+    await repo.mutex.run(async () => {
+      try {
+        await this.push(repo, tree, changed, status, sequence, now);
+      } catch (e) {
+        this.head = null; // the push may or may not have landed: read the branch again next time
+        throw e;
+      }
+    });
+    this.store.setMeta("status.fingerprint", print);
+    this.store.setMeta("status.reportedAt", status.reportedAt);
+    return changed ? "change" : "heartbeat";
+  }
+
+  private async push(
+    repo: DeploySource["git"],
+    tree: Map<string, { content: string }>,
+    changed: boolean,
+    status: SiteStatus,
+    sequence: number,
+    now: Date,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.head === null) this.head = await repo.fetchBranch(this.branch, { depth: 1 });
+      const head = this.head;
+      const amend = !changed && head !== undefined && (await repo.readCommit(head)).message.includes(HEARTBEAT_TRAILER);
+      const parents = head === undefined ? [] : amend ? (await repo.readCommit(head)).parents : [head];
+      const { tree: treeOid } = await writeTree(repo, tree);
+      const commit = await repo.writeCommit({
+        tree: treeOid,
+        parents,
+        author: { ...this.opts.author, timestamp: Math.floor(now.getTime() / 1000) },
+        message: changed
+          ? `status: ${describe(status)}\n`
+          : `heartbeat: ${status.site} #${sequence}\n\n${HEARTBEAT_TRAILER}\n`,
+      });
+      if (await repo.updateBranch(this.branch, commit, head, { force: amend })) {
+        this.head = commit;
+        break;
+      }
+      this.head = null;
+      if (attempt >= MAX_ATTEMPTS)
+        throw new Error(`status branch ${this.branch}: ${attempt} pushes lost to other writers`);
+      this.log.warn({ branch: this.branch, attempt }, "status branch moved meanwhile: retrying on its new head");
+    }
+  }
+
+  /** After the mirror was re-created, the branch must be fetched again. */
+  forget(): void {
+    this.head = null;
+  }
+}
+
+function describe(s: SiteStatus): string {
+  const all = Object.values(s.instances);
+  const failing = all.filter((i) => i && i.result !== "pass").length;
+  const deploy = s.deployCommit ? s.deployCommit.slice(0, 7) : "none";
+  return `${s.site} at deploy ${deploy}, ${all.length} instances, ${failing} failing${
+    s.health.sync && s.health.sync.state !== "ok" ? `, sync ${s.health.sync.state}` : ""
+  }`;
+}

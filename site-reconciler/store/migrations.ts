@@ -1,0 +1,59 @@
+/**
+ * The store's schema, one step per version. PRAGMA user_version records the steps applied; each step runs in the
+ * same transaction as the version bump, so a crash leaves the database at one version or the next.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: applied packages, runtime-written static values, audit trail, event log, refusals, execution records.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE instances (
+    name TEXT PRIMARY KEY,
+    revision_hash TEXT NOT NULL,
+    blob_oid TEXT NOT NULL,
+    package TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('enabled', 'disabled')),
+    deploy_commit TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE static_values (
+    instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    value TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (instance, path)
+  ) STRICT;
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_hash TEXT,
+    to_hash TEXT,
+    deploy_commit TEXT,
+    message TEXT
+  ) STRICT;
+  CREATE INDEX audit_instance ON audit(instance, id);
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    instance TEXT,
+    message TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX events_at ON events(at);
+  CREATE TABLE refusals (
+    name TEXT PRIMARY KEY,
+    revision_hash TEXT NOT NULL,
+    deploy_commit TEXT NOT NULL,
+    result TEXT NOT NULL,
+    message TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE records (
+    batch TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (batch, instance)
+  ) STRICT;
+  CREATE TABLE evidence (path TEXT PRIMARY KEY, content TEXT NOT NULL) STRICT;
+  `,
+];

@@ -1,0 +1,317 @@
+import Database from "better-sqlite3";
+import type { InstanceState } from "../types.js";
+import { MIGRATIONS } from "./migrations.js";
+
+/** What the site has applied of one instance. */
+export interface AppliedRevision {
+  name: string;
+  revisionHash: string;
+  /** The git blob id of the package as fetched: the drift check compares the stored bytes against it. */
+  blobOid: string;
+  state: InstanceState;
+  deployCommit: string;
+  appliedAt: string;
+}
+
+export interface ApplyInput {
+  name: string;
+  revisionHash: string;
+  blobOid: string;
+  /** The package, byte for byte as on the deploy branch. */
+  packageText: string;
+  state: InstanceState;
+  deployCommit: string;
+  at: string;
+  /** Audit wording: "repair" when the drift check restores a package. */
+  reason?: "deploy" | "repair";
+}
+
+export type AuditAction = "apply" | "enable" | "disable" | "delete" | "refuse" | "repair";
+
+export interface AuditRow {
+  id: number;
+  at: string;
+  instance: string;
+  action: AuditAction;
+  fromHash: string | null;
+  toHash: string | null;
+  deployCommit: string | null;
+  message: string | null;
+}
+
+export interface EventRow {
+  id: number;
+  at: string;
+  kind: string;
+  instance: string | null;
+  message: string;
+}
+
+export interface Refusal {
+  name: string;
+  revisionHash: string;
+  deployCommit: string;
+  result: string;
+  message: string;
+}
+
+/**
+ * The site's SQLite store (WAL): applied packages, runtime-written static values, the audit trail, the event log,
+ * refused revisions and the execution records and evidence the status branch is built from. Every change of an
+ * instance is one transaction, so a crash leaves it at its old or its new revision.
+ */
+export class Store {
+  private constructor(readonly db: Database.Database) {}
+
+  static open(file: string, opts: { readonly?: boolean } = {}): Store {
+    const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    if (!opts.readonly) {
+      db.pragma("journal_mode = WAL");
+      // FULL: a committed apply survives power loss, not only a killed process.
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      migrate(db);
+    }
+    db.pragma("busy_timeout = 5000");
+    return new Store(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  meta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(key, value);
+  }
+
+  /** Every applied instance, without its package text (what the manifest comparison needs). */
+  applied(): Map<string, AppliedRevision> {
+    const rows = this.db
+      .prepare(
+        "SELECT name, revision_hash AS revisionHash, blob_oid AS blobOid, state, deploy_commit AS deployCommit, applied_at AS appliedAt FROM instances ORDER BY name",
+      )
+      .all() as AppliedRevision[];
+    return new Map(rows.map((r) => [r.name, r]));
+  }
+
+  packageText(name: string): string | undefined {
+    const row = this.db.prepare("SELECT package FROM instances WHERE name = ?").get(name) as
+      | { package: string }
+      | undefined;
+    return row?.package;
+  }
+
+  /** Every stored package text (the drift check reads them all). */
+  *packageTexts(): IterableIterator<{ name: string; blobOid: string; text: string }> {
+    const rows = this.db.prepare("SELECT name, blob_oid AS blobOid, package AS text FROM instances").iterate();
+    for (const row of rows) yield row as { name: string; blobOid: string; text: string };
+  }
+
+  /**
+   * Applies one instance's revision in one transaction: the package, its hash, the deploy commit and an audit row;
+   * a new revision resets the static values the runtime wrote. Returns false when that revision is already applied.
+   */
+  apply(a: ApplyInput): boolean {
+    return this.db.transaction(() => {
+      const prev = this.db
+        .prepare("SELECT revision_hash AS hash, state, blob_oid AS blob FROM instances WHERE name = ?")
+        .get(a.name) as { hash: string; state: InstanceState; blob: string } | undefined;
+      const repair = a.reason === "repair";
+      if (prev && prev.hash === a.revisionHash && prev.blob === a.blobOid && !repair) return false;
+      this.db
+        .prepare(
+          `INSERT INTO instances (name, revision_hash, blob_oid, package, state, deploy_commit, applied_at)
+           VALUES (@name, @revisionHash, @blobOid, @packageText, @state, @deployCommit, @at)
+           ON CONFLICT(name) DO UPDATE SET revision_hash = excluded.revision_hash, blob_oid = excluded.blob_oid,
+             package = excluded.package, state = excluded.state, deploy_commit = excluded.deploy_commit,
+             applied_at = excluded.applied_at`,
+        )
+        .run(a);
+      if (prev && prev.hash !== a.revisionHash)
+        this.db.prepare("DELETE FROM static_values WHERE instance = ?").run(a.name);
+      this.db.prepare("DELETE FROM refusals WHERE name = ?").run(a.name);
+      const action: AuditAction = repair
+        ? "repair"
+        : prev && prev.state !== a.state
+          ? a.state === "enabled"
+            ? "enable"
+            : "disable"
+          : "apply";
+      this.audit(a.at, a.name, action, prev?.hash ?? null, a.revisionHash, a.deployCommit, null);
+      this.event(a.at, repair ? "repair" : "deploy", `${action} ${a.revisionHash}`, a.name);
+      return true;
+    })();
+  }
+
+  /** Deletes an instance no longer in the manifest: config and static values go, the audit row stays. */
+  remove(name: string, deployCommit: string, at: string): boolean {
+    return this.db.transaction(() => {
+      const prev = this.db.prepare("SELECT revision_hash AS hash FROM instances WHERE name = ?").get(name) as
+        | { hash: string }
+        | undefined;
+      this.db.prepare("DELETE FROM refusals WHERE name = ?").run(name);
+      if (!prev) return false;
+      this.db.prepare("DELETE FROM instances WHERE name = ?").run(name);
+      this.audit(at, name, "delete", prev.hash, null, deployCommit, null);
+      this.event(at, "deploy", "delete", name);
+      return true;
+    })();
+  }
+
+  /** Records a revision the site refused (the previous one stays applied). */
+  refuse(r: Refusal, at: string): void {
+    this.db.transaction(() => {
+      const prev = this.db.prepare("SELECT revision_hash AS hash FROM refusals WHERE name = ?").get(r.name) as
+        | { hash: string }
+        | undefined;
+      this.db
+        .prepare(
+          `INSERT INTO refusals (name, revision_hash, deploy_commit, result, message)
+           VALUES (@name, @revisionHash, @deployCommit, @result, @message)
+           ON CONFLICT(name) DO UPDATE SET revision_hash = excluded.revision_hash,
+             deploy_commit = excluded.deploy_commit, result = excluded.result, message = excluded.message`,
+        )
+        .run(r);
+      if (prev?.hash === r.revisionHash) return;
+      const current = this.db.prepare("SELECT revision_hash AS hash FROM instances WHERE name = ?").get(r.name) as
+        | { hash: string }
+        | undefined;
+      this.audit(at, r.name, "refuse", current?.hash ?? null, r.revisionHash, r.deployCommit, r.message);
+      this.event(at, "refused", `${r.result}: ${r.message}`, r.name);
+    })();
+  }
+
+  refusals(): Map<string, Refusal> {
+    const rows = this.db
+      .prepare(
+        "SELECT name, revision_hash AS revisionHash, deploy_commit AS deployCommit, result, message FROM refusals",
+      )
+      .all() as Refusal[];
+    return new Map(rows.map((r) => [r.name, r]));
+  }
+
+  /** Refusals of instances the manifest no longer lists (or lists at another revision) are over. */
+  dropRefusals(keep: (r: Refusal) => boolean): void {
+    for (const r of this.refusals().values())
+      if (!keep(r)) this.db.prepare("DELETE FROM refusals WHERE name = ?").run(r.name);
+  }
+
+  private audit(
+    at: string,
+    instance: string,
+    action: AuditAction,
+    fromHash: string | null,
+    toHash: string | null,
+    deployCommit: string | null,
+    message: string | null,
+  ): void {
+    this.db
+      .prepare(
+        "INSERT INTO audit (at, instance, action, from_hash, to_hash, deploy_commit, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(at, instance, action, fromHash, toHash, deployCommit, message);
+  }
+
+  /** The newest audit rows, newest first (of one instance, or of all). */
+  auditTail(limit: number, instance?: string): AuditRow[] {
+    const sql = `SELECT id, at, instance, action, from_hash AS fromHash, to_hash AS toHash, deploy_commit AS deployCommit, message
+      FROM audit ${instance ? "WHERE instance = ?" : ""} ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare(sql).all(...(instance ? [instance, limit] : [limit])) as AuditRow[];
+  }
+
+  event(at: string, kind: string, message: string, instance?: string): void {
+    this.db
+      .prepare("INSERT INTO events (at, kind, instance, message) VALUES (?, ?, ?, ?)")
+      .run(at, kind, instance ?? null, message);
+  }
+
+  /** Events, oldest first: of one instance (and the site-wide ones) when given. */
+  events(opts: { instance?: string; limit: number }): EventRow[] {
+    const where = opts.instance ? "WHERE instance = ? OR instance IS NULL" : "";
+    const rows = this.db
+      .prepare(`SELECT id, at, kind, instance, message FROM events ${where} ORDER BY id DESC LIMIT ?`)
+      .all(...(opts.instance ? [opts.instance, opts.limit] : [opts.limit])) as EventRow[];
+    return rows.reverse();
+  }
+
+  /** Retention: events older than the cutoff go, and at most maxRows stay. */
+  pruneEvents(olderThan: string, maxRows: number): number {
+    const byAge = this.db.prepare("DELETE FROM events WHERE at < ?").run(olderThan).changes;
+    const byCount = this.db
+      .prepare("DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)")
+      .run(maxRows).changes;
+    return byAge + byCount;
+  }
+
+  /** A static attribute value written at run time; it survives restarts until a new revision is applied. */
+  writeStatic(instance: string, path: string, value: unknown, at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO static_values (instance, path, value, written_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(instance, path) DO UPDATE SET value = excluded.value, written_at = excluded.written_at`,
+      )
+      .run(instance, path, JSON.stringify(value), at);
+  }
+
+  staticValues(instance: string): Map<string, { value: unknown; writtenAt: string }> {
+    const rows = this.db
+      .prepare("SELECT path, value, written_at AS writtenAt FROM static_values WHERE instance = ?")
+      .all(instance) as { path: string; value: string; writtenAt: string }[];
+    return new Map(rows.map((r) => [r.path, { value: JSON.parse(r.value), writtenAt: r.writtenAt }]));
+  }
+
+  /** Execution records by "<batch>/<instance>", as JSON text. */
+  records(): Map<string, string> {
+    const rows = this.db.prepare("SELECT batch, instance, record FROM records").all() as {
+      batch: string;
+      instance: string;
+      record: string;
+    }[];
+    return new Map(rows.map((r) => [`${r.batch}/${r.instance}`, r.record]));
+  }
+
+  /** Stores an execution record with the evidence files it references, in one transaction. */
+  putRecord(batch: string, instance: string, record: string, evidence: { path: string; content: string }[]): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          "INSERT INTO records (batch, instance, record) VALUES (?, ?, ?) ON CONFLICT(batch, instance) DO UPDATE SET record = excluded.record",
+        )
+        .run(batch, instance, record);
+      for (const e of evidence)
+        this.db
+          .prepare(
+            "INSERT INTO evidence (path, content) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET content = excluded.content",
+          )
+          .run(e.path, e.content);
+    })();
+  }
+
+  evidence(): Map<string, string> {
+    const rows = this.db.prepare("SELECT path, content FROM evidence").all() as { path: string; content: string }[];
+    return new Map(rows.map((r) => [r.path, r.content]));
+  }
+
+  integrityCheck(): string {
+    return String(this.db.pragma("integrity_check", { simple: true }));
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > MIGRATIONS.length)
+    throw new Error(`the state database is at schema version ${version}; this scadalink knows ${MIGRATIONS.length}`);
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

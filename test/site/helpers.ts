@@ -1,0 +1,90 @@
+import { join } from "node:path";
+import { Controller } from "../../controller/controller.js";
+import { Reconciler, type ReconcilerConfig } from "../../site-reconciler/reconciler.js";
+import { AUTO, DEPLOY, git, quiet, tempDir } from "../controller/helpers.js";
+import { type GitServer, seedRepo, type WorkClone, workClone } from "../helpers/git-server.js";
+
+export { AUTO, DEPLOY, git, quiet, tempDir };
+export const SITE = "plant-north";
+export const STATUS = `scadalink/status/${SITE}`;
+
+export interface Fleet {
+  name: string;
+  url: string;
+  bare: string;
+  clone: WorkClone;
+  controller: Controller;
+  /** Runs one controller pass; returns the deploy branch's head. */
+  deploy(): Promise<string>;
+  /** Commits files on main, pushes, and deploys. */
+  change(files: Record<string, string | undefined>, message?: string): Promise<string>;
+}
+
+let counter = 0;
+
+/** A config repo on the server, seeded with files and deployed once by a controller. */
+export async function fleet(server: GitServer, files: Record<string, string | undefined> = AUTO): Promise<Fleet> {
+  const name = `site${++counter}-${process.pid}`;
+  const { clone } = await seedRepo(server, name, files as Record<string, string>);
+  const url = server.repoUrl(name);
+  const controller = await Controller.create(
+    { repo: url, stateDir: tempDir("ctrl"), mainBranch: "main", pollIntervalMs: 3_600_000 },
+    quiet,
+  );
+  const bare = join(server.root, `${name}.git`);
+  const f: Fleet = {
+    name,
+    url,
+    bare,
+    clone,
+    controller,
+    async deploy() {
+      await controller.reconcile();
+      return git(bare, "rev-parse", `refs/heads/${DEPLOY}`);
+    },
+    async change(edit, message = "change") {
+      clone.write(edit);
+      clone.commit(message);
+      clone.push();
+      return f.deploy();
+    },
+  };
+  await f.deploy();
+  return f;
+}
+
+/** A reconciler for the site on a fresh (or given) state directory; logs go nowhere unless asked. */
+export function reconciler(url: string, extra: Partial<ReconcilerConfig> = {}, log = quiet): Promise<Reconciler> {
+  return Reconciler.create(
+    {
+      site: SITE,
+      repo: url,
+      stateDir: tempDir("site"),
+      pollIntervalMs: 3_600_000,
+      heartbeatMs: 3_600_000,
+      env: {},
+      ...extra,
+    },
+    log,
+  );
+}
+
+/** Edits the deploy branch directly (as an attacker or a broken tool might) and pushes it; returns the new head. */
+export async function editDeploy(
+  server: GitServer,
+  name: string,
+  edit: (c: WorkClone) => void,
+  opts: { force?: boolean } = {},
+): Promise<string> {
+  const c = await workClone(server, name, join(tempDir("deploy-edit"), name));
+  c.git("checkout", "-q", "-B", DEPLOY, `origin/${DEPLOY}`);
+  edit(c);
+  c.commit("edited by hand");
+  c.push(DEPLOY, opts);
+  return c.head();
+}
+
+/** The JSON of a file on a branch of the bare repo. */
+export function show<T = Record<string, unknown>>(bare: string, ref: string, path: string): T {
+  return JSON.parse(git(bare, "show", `${ref}:${path}`)) as T;
+}
