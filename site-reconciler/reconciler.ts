@@ -133,6 +133,7 @@ export class Reconciler {
     };
     let tree: SiteTree | undefined;
     try {
+      this.log.debug({ branch: this.source.branch }, "fetching the deploy branch");
       tree = await this.source.sync();
       this.lastPoll = this.now();
       r.head = tree?.head;
@@ -187,6 +188,11 @@ export class Reconciler {
       this.store.setMeta("siteArtifacts", siteText!);
       this.store.setMeta("siteRevisionHash", m.siteRevisionHash);
     }
+    if (plan.changed.length || plan.removed.length)
+      this.log.debug(
+        { head: tree.head, changed: plan.changed.length, removed: plan.removed.length },
+        "applying instances",
+      );
     for (const name of plan.changed) {
       const hash = m.instances[name]!;
       const blob = tree.packages.get(name);
