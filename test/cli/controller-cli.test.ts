@@ -1,28 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AUTO } from "../controller/helpers.js";
 import { BASE } from "../helpers/base-repo.js";
-import { scadalink, tempDir } from "../helpers/cli.js";
+import { localRepo as repo, scadalink, tempDir } from "../helpers/cli.js";
 import { runGit } from "../helpers/git-server.js";
-import type { Files } from "../helpers/repo.js";
-
-/** A local git repository with the files committed on main. */
-function repo(files: Files) {
-  const dir = tempDir("cli-repo");
-  runGit(dir, ["init", "-q", "-b", "main"]);
-  const commit = (changes: Files, message = "change") => {
-    for (const [p, t] of Object.entries(changes)) {
-      if (t === undefined) continue;
-      mkdirSync(dirname(join(dir, p)), { recursive: true });
-      writeFileSync(join(dir, p), t);
-    }
-    runGit(dir, ["add", "-A"]);
-    runGit(dir, ["commit", "-q", "-m", message]);
-    return runGit(dir, ["rev-parse", "HEAD"]);
-  };
-  return { dir, commit, first: commit(files, "seed") };
-}
 
 describe("scadalink controller", () => {
   it("--once deploys, logs JSON lines and exits 0; an invalid head exits 1", () => {

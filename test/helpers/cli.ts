@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll } from "vitest";
 import { packageRoot } from "../../controller/package-root.js";
+import { runGit } from "./git-server.js";
 import type { Files } from "./repo.js";
 
 export const BIN = join(packageRoot(), "dist", "bundle", "scadalink.js");
@@ -61,4 +62,21 @@ export function writeRepo(files: Files, base?: string): string {
     }
   }
   return dir;
+}
+
+/** A local git repository with the files committed on main; commit() adds more. */
+export function localRepo(files: Files) {
+  const dir = tempDir("cli-repo");
+  runGit(dir, ["init", "-q", "-b", "main"]);
+  const commit = (changes: Files, message = "change") => {
+    for (const [p, t] of Object.entries(changes)) {
+      if (t === undefined) continue;
+      mkdirSync(dirname(join(dir, p)), { recursive: true });
+      writeFileSync(join(dir, p), t);
+    }
+    runGit(dir, ["add", "-A"]);
+    runGit(dir, ["commit", "-q", "-m", message]);
+    return runGit(dir, ["rev-parse", "HEAD"]);
+  };
+  return { dir, commit, first: commit(files, "seed") };
 }
