@@ -36,12 +36,13 @@ export class DeploySource {
   }
 
   /** Fetches the branch and returns its verified tip (undefined: the branch does not exist). */
-  async sync(): Promise<SiteTree | undefined> {
+  async sync(opts: { suspect?: boolean } = {}): Promise<SiteTree | undefined> {
     const attempts: (() => Promise<void>)[] = [
       async () => {},
       async () => {
         this.log.warn({ branch: this.branch }, "deploy branch unreadable after fetch: fetching it again");
-        await this.repo.deleteRef(this.repo.branchRef(this.branch));
+        // Only the mirror's remote-tracking ref: a local repository's own branch is never dropped.
+        if (this.repo.remote) await this.repo.deleteRef(this.repo.branchRef(this.branch));
       },
       async () => {
         this.log.warn({ gitdir: this.repo.gitdir }, "mirror still unreadable: re-creating it");
@@ -52,7 +53,8 @@ export class DeploySource {
       },
     ];
     let last: unknown;
-    for (const before of attempts) {
+    // Suspect: the last loop found an object missing that the verified trees named; start by fetching again.
+    for (const before of attempts.slice(opts.suspect ? 1 : 0)) {
       await before();
       // Network errors are not corruption: they go straight to the caller, and nothing is repaired.
       const head = await this.repo.mutex.run(() => this.repo.fetchBranch(this.branch, { depth: 1 }));

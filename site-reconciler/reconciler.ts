@@ -14,10 +14,11 @@ import type {
   EvidenceChecklist,
   ExecutionRecord,
   SiteArtifacts,
+  SiteManifest,
   SyncState,
 } from "../schemas/types.js";
 import { planApply } from "./apply/plan.js";
-import { checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
+import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
 import { acquireLock, StateDirLockedError } from "./lock.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
@@ -75,6 +76,9 @@ export class Reconciler {
   /** Parsed packages by blob id: converging does not re-parse unchanged packages. */
   private readonly parsed = new Map<string, { blobOid: string; pkg: DeploymentPackage }>();
   private readonly docs = new Map<string, unknown>();
+  /** The manifest last read, by blob id: the drift check compares against it without parsing it again. */
+  private manifest: { oid: string; value: SiteManifest } | undefined;
+  private suspect = false;
 
   private constructor(
     readonly config: ReconcilerConfig,
@@ -134,7 +138,8 @@ export class Reconciler {
     let tree: SiteTree | undefined;
     try {
       this.log.debug({ branch: this.source.branch }, "fetching the deploy branch");
-      tree = await this.source.sync();
+      tree = await this.source.sync({ suspect: this.suspect });
+      this.suspect = false;
       this.lastPoll = this.now();
       r.head = tree?.head;
       r.sync.deployHead = tree?.head ?? null;
@@ -145,10 +150,12 @@ export class Reconciler {
             message: `the deploy branch ${this.source.branch} does not exist: nothing removed`,
             deployHead: null,
           };
-      } else await this.apply(tree, r);
+      } else if (tree.head !== this.store.meta("deployCommit")) await this.apply(tree, r);
+      else await this.driftCheck(tree, r);
       r.applyMs = performance.now() - t0;
-      if (tree && tree.head === this.store.meta("deployCommit")) await this.driftCheck(tree, r);
     } catch (e) {
+      // An object the verified trees name but the mirror lacks: the next sync starts by fetching again.
+      if ((e as { code?: string }).code === "NotFoundError") this.suspect = true;
       // Git unreachable (or unreadable even after a fresh fetch): nothing is deleted, the last state keeps running.
       r.sync = { state: "unreachable", message: `deploy branch not read: ${message(e)}`, deployHead: r.head ?? null };
       this.log.warn({ err: message(e) }, "cannot read the deploy branch: keeping the applied state");
@@ -174,7 +181,7 @@ export class Reconciler {
       if (applied.size > 0) refuse(`the deploy branch has no manifest for ${site}: nothing removed`);
       return;
     }
-    const manifest = checkManifest(await this.source.text(tree.manifest), site);
+    const manifest = await this.readManifest(tree.manifest);
     if (!manifest.ok) return refuse(`manifest.json: ${manifest.message}`);
     const m = manifest.value;
     const siteText = tree.siteArtifacts ? await this.source.text(tree.siteArtifacts) : undefined;
@@ -240,26 +247,45 @@ export class Reconciler {
       );
   }
 
+  private async readManifest(oid: string): Promise<Checked<SiteManifest>> {
+    if (this.manifest?.oid === oid) return { ok: true, value: this.manifest.value };
+    const m = checkManifest(await this.source.text(oid), this.config.site);
+    if (m.ok) this.manifest = { oid, value: m.value };
+    return m;
+  }
+
   /**
-   * Proves the stored packages untouched: each one's bytes must still have the blob id it was applied from, and that
-   * must be the deploy branch's blob. A mismatch is repaired from the deploy branch (verified again) and reported.
+   * Proves the applied state untouched ("live untouched") while the deploy branch has not moved: every stored
+   * package's bytes must still have the blob id they were applied from, that must be the deploy branch's blob, the
+   * stored revisions must be the manifest's (except refused ones) and no instance may be missing or extra. A
+   * mismatch is repaired from the deploy branch, verified again, audited as repair and reported.
    */
   private async driftCheck(tree: SiteTree, r: LoopResult): Promise<void> {
+    if (!tree.manifest) return;
+    const manifest = await this.readManifest(tree.manifest);
+    if (!manifest.ok) return;
+    const wanted = manifest.value.instances;
     const applied = this.store.applied();
-    const drifted: string[] = [];
+    const refusals = this.store.refusals();
+    const drifted = new Set<string>();
     for (const { name, blobOid, text } of this.store.packageTexts()) {
       const want = tree.packages.get(name);
       if (objectId("blob", Buffer.from(text, "utf8")) !== blobOid || (want !== undefined && want !== blobOid))
-        drifted.push(name);
+        drifted.add(name);
     }
-    if (!drifted.length) return;
-    const manifest = checkManifest(await this.source.text(tree.manifest!), this.config.site);
-    if (!manifest.ok) return;
+    for (const [name, hash] of Object.entries(wanted))
+      if (applied.get(name)?.revisionHash !== hash && refusals.get(name)?.revisionHash !== hash) drifted.add(name);
+    for (const name of applied.keys()) if (!Object.hasOwn(wanted, name)) drifted.add(name);
+    if (!drifted.size) return;
     const at = this.now().toISOString();
-    for (const name of drifted) {
-      const hash = manifest.value.instances[name];
+    for (const name of [...drifted].sort()) {
+      const hash = wanted[name];
       const blob = tree.packages.get(name);
-      if (!hash || !blob || applied.get(name)?.revisionHash !== hash) continue;
+      if (!hash) {
+        if (this.store.remove(name, tree.head, at)) r.repaired.push(name);
+        continue;
+      }
+      if (!blob) continue;
       const text = await this.source.text(blob);
       const checked = checkPackage(text, this.config.site, name, hash);
       if (!checked.ok) continue;
@@ -269,7 +295,7 @@ export class Reconciler {
         blobOid: blob,
         packageText: text,
         state: checked.value.instance.state,
-        deployCommit: applied.get(name)!.deployCommit,
+        deployCommit: applied.get(name)?.deployCommit ?? tree.head,
         at,
         reason: "repair",
       });
@@ -278,7 +304,7 @@ export class Reconciler {
     }
     if (r.repaired.length) {
       r.sync.message = `drift repaired from the deploy branch: ${r.repaired.join(", ")}`;
-      this.log.warn({ instances: r.repaired }, "stored packages did not match the deploy branch: repaired");
+      this.log.warn({ instances: r.repaired }, "the applied state did not match the deploy branch: repaired");
     }
   }
 

@@ -92,7 +92,7 @@ export class Repo {
 
   /**
    * Fetches one branch of the remote into its remote-tracking ref and returns its commit, or undefined when the
-   * remote has no such branch. depth 1 fetches only the tip (a site needs no history).
+   * remote has no such branch. With depth 1, a first fetch brings only the tip (a site needs no history).
    */
   async fetchBranch(branch: string, opts: { depth?: number } = {}): Promise<string | undefined> {
     if (!this.url) return this.resolve(this.branchRef(branch));
@@ -102,16 +102,19 @@ export class Repo {
       await this.deleteRef(this.branchRef(branch));
       return undefined;
     }
+    const local = await this.resolve(this.branchRef(branch));
     // Already here: nothing to fetch (a no-op poll costs one ref listing).
-    if ((await this.resolve(this.branchRef(branch))) === found.oid && (await this.hasObject(found.oid)))
-      return found.oid;
+    if (local === found.oid && (await this.hasObject(found.oid))) return found.oid;
+    // depth only while the branch is not here yet: a shallow fetch sends the tip's whole tree again, while a
+    // fetch that builds on the commit we have sends only the objects that changed.
+    const shallow = opts.depth !== undefined && (local === undefined || !(await this.hasObject(local)));
     const r = await git.fetch({
       ...this.transport(),
       remote: "origin",
       ref: branch,
       singleBranch: true,
       tags: false,
-      ...(opts.depth ? { depth: opts.depth } : {}),
+      ...(shallow ? { depth: opts.depth } : {}),
     });
     return r.fetchHead ?? undefined;
   }

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
@@ -263,21 +263,43 @@ describe("the site reconciler against a smart-HTTP git server and a real SQLite 
   it("a mirror whose pack files are damaged is fetched again from scratch", async () => {
     const f = await fleet(server);
     const state = tempDir("site");
-    const lines: string[] = [];
-    const log = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
-    const site = await reconciler(f.url, { stateDir: state }, log);
+    const site = await reconciler(f.url, { stateDir: state });
     await site.once();
     const head = await f.change({ "instances/more.yaml": `${MORE}overrides:\n  Rated: 1444\n` });
-    // A process killed while isomorphic-git wrote a pack index leaves it truncated.
+    // A process killed while isomorphic-git wrote a pack leaves it truncated.
     const packs = join(state, "mirror.git", "objects", "pack");
-    for (const idx of readdirSync(packs).filter((n) => n.endsWith(".idx"))) truncateSync(join(packs, idx), 100);
+    for (const pack of readdirSync(packs).filter((n) => n.endsWith(".pack"))) truncateSync(join(packs, pack), 100);
     // As after a restart: no pack index is in memory any more.
     for (const key of Reflect.ownKeys(gitCache)) delete (gitCache as Record<PropertyKey, unknown>)[key];
     const r = await site.once();
     expect(r.sync.state).toBe("ok");
     expect(r.head).toBe(head);
     expect(r.applied).toEqual(["Pump08"]);
-    expect(lines.join("")).toMatch(/unreadable/);
+    expect(site.store.applied().get("Pump08")!.deployCommit).toBe(head);
+    await site.stop();
+  });
+
+  it("a mirror missing a tree its head names drops the ref and fetches again", async () => {
+    const f = await fleet(server);
+    const state = tempDir("site");
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+    const site = await reconciler(f.url, { stateDir: state }, log);
+    await site.once();
+    // Loose objects instead of packs, then one tree gone: the head commit is here, its site's trees are not whole.
+    const mirror = join(state, "mirror.git");
+    const packs = join(mirror, "objects", "pack");
+    const aside = tempDir("packs");
+    for (const name of readdirSync(packs)) renameSync(join(packs, name), join(aside, name));
+    for (const name of readdirSync(aside).filter((n) => n.endsWith(".pack")))
+      execFileSync("git", ["--git-dir", mirror, "unpack-objects", "-q"], { input: readFileSync(join(aside, name)) });
+    const tree = git(mirror, "rev-parse", `refs/remotes/origin/${DEPLOY}:sites/${SITE}/instances`);
+    rmSync(join(mirror, "objects", tree.slice(0, 2), tree.slice(2)));
+    for (const key of Reflect.ownKeys(gitCache)) delete (gitCache as Record<PropertyKey, unknown>)[key];
+    const r = await site.once();
+    expect(r.sync.state).toBe("ok");
+    expect(lines.join("")).toContain("deploy branch unreadable after fetch: fetching it again");
+    git(mirror, "cat-file", "-e", tree);
     await site.stop();
   });
 
@@ -296,6 +318,28 @@ describe("the site reconciler against a smart-HTTP git server and a real SQLite 
     expect(site.store.packageText("Pump07")).toBe(good);
     expect(site.store.auditTail(1, "Pump07")[0]!.action).toBe("repair");
     expect(show<SiteStatus>(f.bare, STATUS, "status.json").health.sync?.message).toMatch(/Pump07/);
+    expect((await site.once()).repaired).toEqual([]);
+    await site.stop();
+  });
+
+  it("drift: a stored revision changed, an instance row deleted or one added by hand are all repaired", async () => {
+    const f = await fleet(server);
+    const state = tempDir("site");
+    const site = await reconciler(f.url, { stateDir: state });
+    await site.once();
+    const before = site.store.applied();
+    const db = new Database(join(state, "site.db"));
+    db.prepare("UPDATE instances SET revision_hash = ? WHERE name = 'Pump08'").run(`sha256:${"0".repeat(64)}`);
+    db.prepare(
+      "INSERT INTO instances SELECT 'Ghost', revision_hash, blob_oid, package, state, deploy_commit, applied_at FROM instances WHERE name = 'Pump07'",
+    ).run();
+    db.prepare("DELETE FROM instances WHERE name = 'Pump07'").run();
+    db.close();
+    const r = await site.once();
+    expect(r.repaired).toEqual(["Ghost", "Pump07", "Pump08"]);
+    const after = site.store.applied();
+    expect([...after.keys()]).toEqual(["Pump07", "Pump08"]);
+    for (const name of ["Pump07", "Pump08"]) expect(after.get(name)!.revisionHash).toBe(before.get(name)!.revisionHash);
     expect((await site.once()).repaired).toEqual([]);
     await site.stop();
   });
