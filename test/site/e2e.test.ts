@@ -72,7 +72,29 @@ describe("controller + two site reconcilers + git server", () => {
 
     await f.deploy();
     expect(status()).toMatchObject({ state: "complete" });
+
+    // Heartbeats replace each other (a forced push of the status branch); the controller keeps reading it.
     await north.stop();
+    const beating = await reconciler(f.url, {
+      site: "plant-north",
+      heartbeatMs: 1,
+      stateDir: north.config.stateDir,
+      env: { SCADALINK_SECRET_PLC_B_PASSWORD: secret },
+    });
+    const branch = "refs/heads/scadalink/status/plant-north";
+    // The deploy commit that recorded "complete" is new to the site: a real change first.
+    expect((await beating.once()).status).toBe("change");
+    const changes = git(f.bare, "rev-list", "--count", branch);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      expect((await beating.once()).status).toBe("heartbeat");
+    }
+    expect(Number(git(f.bare, "rev-list", "--count", branch))).toBe(Number(changes) + 1);
+    await f.deploy();
+    const reports = await f.controller.reconcile();
+    expect(reports.head).toBeTruthy();
+    expect(status()).toMatchObject({ state: "complete" });
+    await beating.stop();
     await south.stop();
   });
 
