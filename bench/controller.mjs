@@ -2,10 +2,8 @@
 // webhook-to-deploy, deploy-first, deploy-one-change and fetch-isomorphic-vs-native, all against a real git
 // smart-HTTP server on loopback. Usage: node bench/controller.mjs [PARENT_TMP_DIR]
 // stdout: one JSON object per line, nothing else; progress and controller warnings go to stderr.
-import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import fs, { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import fs, { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -13,9 +11,9 @@ import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import pino from "pino";
 import { Controller } from "../dist/controller/controller.js";
-import { GIT_ENV, startGitHttpServer } from "../test/helpers/git-http-server.mjs";
+import { startGitHttpServer } from "../test/helpers/git-http-server.mjs";
 import { emit, log, median, onExit, r1, sleep, stats, target } from "./common.mjs";
-import { editOverride, generateRepo } from "./generate.mjs";
+import { deployHead, generatedRepo, gitCli, pushFileEdit, sourceCommit } from "./config-repo.mjs";
 
 const SITES = 10;
 const TAGS = 75;
@@ -27,13 +25,7 @@ const DEPLOY_EDITS = 7;
 const FETCH_RUNS = 5;
 // Same file as the compiler's watch benchmarks: an InstanceSet file of a middle site.
 const EDIT_FILE = "instances/wtp-05/intake.yaml";
-const DEPLOY_BRANCH = "scadalink/deploy";
 const SECRET = "bench-secret";
-// Bench commits need an identity and no signing; no auto-gc in the work clones while timings run.
-const GIT_OPTS = [
-  ...["-c", "user.name=scadalink-bench", "-c", "user.email=bench@scadalink.invalid"],
-  ...["-c", "commit.gpgsign=false", "-c", "gc.auto=0"],
-];
 
 // Under run.mjs's temp dir when given, so a killed child's files still go with the parent's cleanup.
 const tmp = mkdtempSync(join(process.argv[2] ?? os.tmpdir(), "scadalink-bench-ctl-"));
@@ -42,84 +34,15 @@ onExit(cleanup);
 // Warnings (a commit that does not compile, a failed pass) on stderr: stdout carries JSON lines only.
 const logger = pino({ level: "warn" }, pino.destination({ dest: 2, sync: true }));
 
-/** Native git without the user's config; resolves trimmed stdout, rejects with stderr. */
-function gitCli(args, { cwd, input } = {}) {
-  return new Promise((resolve, reject) => {
-    const stdin = input === undefined ? "ignore" : "pipe";
-    const c = spawn("git", [...GIT_OPTS, ...args], { cwd, env: GIT_ENV, stdio: [stdin, "pipe", "pipe"] });
-    const out = [];
-    let err = "";
-    c.stdout.on("data", (d) => out.push(d));
-    c.stderr.on("data", (d) => {
-      err += d;
-    });
-    c.on("error", reject);
-    c.on("close", (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString().trim());
-      else reject(new Error(`git ${args.join(" ")} failed (${code}): ${err.slice(0, 2000)}`));
-    });
-    c.stdin?.end(input);
-  });
-}
-
-/** A generated repo (rollout: auto, so every change deploys) pushed to main of a new bare repo on the server. */
-async function serverRepo(server, n) {
+/** The generated repo of n instances on the server, with its work clone under tmp. */
+function serverRepo(server, n) {
   const name = `config-${n}`;
-  const work = join(tmp, `work-${n}`);
   log(`controller: generating ${SITES} sites, ${n} instances, ${TAGS} tags each; pushing to ${server.repoUrl(name)}`);
-  // The controller compiles every commit and reports errors: a separate check compile would only cost time.
-  await generateRepo(work, { sites: SITES, instances: n, tagsPerInstance: TAGS, check: false });
-  const settingsFile = join(work, "scadalink.yaml");
-  const settings = readFileSync(settingsFile, "utf8");
-  if (!/^rollout: \w+$/m.test(settings)) throw new Error("generated scadalink.yaml has no rollout line");
-  writeFileSync(settingsFile, settings.replace(/^rollout: \w+$/m, "rollout: auto"));
-  const bare = await server.createBareRepo(name);
-  const url = server.repoUrl(name);
-  await gitCli(["init", "--quiet", "--initial-branch=main", work]);
-  await gitCli(["add", "-A"], { cwd: work });
-  await gitCli(["commit", "--quiet", "-m", "seed"], { cwd: work });
-  await gitCli(["remote", "add", "origin", url], { cwd: work });
-  await gitCli(["push", "--quiet", "origin", "HEAD:refs/heads/main"], { cwd: work });
-  return { name, work, bare, url, seed: await gitCli(["rev-parse", "HEAD"], { cwd: work }) };
+  return generatedRepo(server, name, join(tmp, `work-${n}`), { sites: SITES, instances: n, tags: TAGS });
 }
 
-/**
- * editOverride applied to the first document of EDIT_FILE outside every batch: the generated repo's prepare-phase
- * batch selects the high-criticality sets, and its artifacts (handoff, report) list each selected instance's
- * revision, so an edit there is no longer a one-instance change of the deploy tree. Returns the new text and
- * the edited instance's name.
- */
-function oneInstanceEdit(text, i) {
-  const docs = text.split("\n---\n");
-  const k = docs.findIndex((d) => !d.includes("criticality: high") && /ServiceIntervalHours: \d+/.test(d));
-  if (k < 0) throw new Error(`${EDIT_FILE} has no document outside the batches to edit`);
-  const doc = docs[k];
-  // The instance whose override editOverride changes: the last name before the document's first ServiceIntervalHours.
-  const names = [...doc.slice(0, doc.search(/ServiceIntervalHours: \d+/)).matchAll(/name: (\S+)/g)];
-  docs[k] = editOverride(doc, i);
-  return { text: docs.join("\n---\n"), instance: names[names.length - 1][1] };
-}
-
-/** A one-instance edit in the work clone, committed and pushed; returns the new main sha and the instance. */
-async function pushEdit(repo, i) {
-  const path = join(repo.work, EDIT_FILE);
-  const { text, instance } = oneInstanceEdit(readFileSync(path, "utf8"), i);
-  writeFileSync(path, text);
-  await gitCli(["commit", "--quiet", "-am", `bench edit ${i}`], { cwd: repo.work });
-  await gitCli(["push", "--quiet", "origin", "HEAD:refs/heads/main"], { cwd: repo.work });
-  return { sha: await gitCli(["rev-parse", "HEAD"], { cwd: repo.work }), instance };
-}
-
-/** The deploy branch's commit on the server: the loose ref file (cheap to poll), else packed-refs. */
-async function deployHead(bare) {
-  const loose = await readFile(join(bare, "refs/heads", DEPLOY_BRANCH), "utf8").catch(() => undefined);
-  if (loose) return loose.trim();
-  const packed = await readFile(join(bare, "packed-refs"), "utf8").catch(() => "");
-  return new RegExp(`^([0-9a-f]{40}) refs/heads/${DEPLOY_BRANCH}$`, "m").exec(packed)?.[1];
-}
-
-const sourceCommit = (bare, oid) =>
-  gitCli(["--git-dir", bare, "log", "-1", "--format=%(trailers:key=Source-Commit,valueonly)", oid]);
+/** A one-instance edit of EDIT_FILE, committed and pushed. */
+const pushEdit = (repo, i) => pushFileEdit(repo, EDIT_FILE, i);
 
 /**
  * Resolves performance.now() at the first sight of a deploy branch on the server whose Source-Commit is sha.

@@ -1,10 +1,10 @@
 // `npm run bench`: generates synthetic repos (bench/generate.mjs) and measures validate against its targets,
-// then the controller against a loopback git server (bench/controller.mjs).
+// then the controller (bench/controller.mjs) and the site reconciler (bench/site.mjs) against a loopback git server.
 // stdout: one JSON object per line, nothing else; progress goes to stderr. Every figure is measured here.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { emit, log, median, onExit, r1, sleep, stats, target } from "./common.mjs";
@@ -15,6 +15,7 @@ const BIN = join(ROOT, "dist/bundle/scadalink.js");
 const CHILD = join(ROOT, "bench/child.mjs");
 const GENERATE = join(ROOT, "bench/generate.mjs");
 const CONTROLLER = join(ROOT, "bench/controller.mjs");
+const SITE = join(ROOT, "bench/site.mjs");
 const RSS_HOOK = pathToFileURL(join(ROOT, "bench/rss-hook.mjs")).href;
 const SITES = 10;
 const TAGS = 75;
@@ -301,10 +302,10 @@ async function scale(n) {
   rmSync(repo, { recursive: true, force: true });
 }
 
-/** bench/controller.mjs in its own process (its heap apart from the compiler runs); its JSON lines are passed on. */
-async function controllerBenches() {
+/** A benchmark script in its own process (its heap apart from the compiler runs); its JSON lines are passed on. */
+async function childBenches(script) {
   // Its temp files go under ours, so they are removed even if it is killed.
-  const c = spawn(process.execPath, [CONTROLLER, tmp], {
+  const c = spawn(process.execPath, [script, tmp], {
     cwd: ROOT,
     env: baseEnv,
     stdio: ["ignore", "pipe", "inherit"],
@@ -322,7 +323,7 @@ async function controllerBenches() {
         emit(JSON.parse(line));
       } catch {
         bad++;
-        log(`bench/controller.mjs printed a non-JSON line: ${line.slice(0, 500)}`);
+        log(`${relative(ROOT, script)} printed a non-JSON line: ${line.slice(0, 500)}`);
       }
     }
   });
@@ -331,7 +332,8 @@ async function controllerBenches() {
     c.on("close", r);
   });
   children.delete(c);
-  if (code !== 0 || bad || buf) throw new Error(`bench/controller.mjs failed (exit ${code}, ${bad} non-JSON lines)`);
+  if (code !== 0 || bad || buf)
+    throw new Error(`${relative(ROOT, script)} failed (exit ${code}, ${bad} non-JSON lines)`);
 }
 
 const started = performance.now();
@@ -348,7 +350,8 @@ emit({
 try {
   await scale(SMALL);
   await scale(LARGE);
-  await controllerBenches();
+  await childBenches(CONTROLLER);
+  await childBenches(SITE);
   log(`done in ${r1((performance.now() - started) / 1000)} s; load average now ${os.loadavg()[0].toFixed(2)}`);
 } catch (e) {
   log(`FAILED: ${e.stack ?? e}`);
