@@ -111,7 +111,11 @@ export class Repo {
     const r = await git.fetch({
       ...this.transport(),
       remote: "origin",
-      ref: branch,
+      // isomorphic-git takes the commit it tells the server it has from the local ref named by `ref`: the
+      // remote-tracking ref, so the server sends only what the new tip adds (`ref: branch` names no local ref,
+      // and the whole tree would come again).
+      ref: this.branchRef(branch),
+      remoteRef: branch,
       singleBranch: true,
       tags: false,
       ...(shallow ? { depth: opts.depth } : {}),

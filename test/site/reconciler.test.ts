@@ -47,12 +47,22 @@ describe("the site reconciler against a smart-HTTP git server and a real SQLite 
 
   it("an incremental change reads and applies only the changed instance; an unchanged head applies nothing", async () => {
     const f = await fleet(server);
-    const site = await reconciler(f.url);
+    const state = tempDir("site");
+    const site = await reconciler(f.url, { stateDir: state });
     await site.once();
     const before = site.store.applied();
+    const packs = join(state, "mirror.git", "objects", "pack");
+    const first = new Set(readdirSync(packs));
     await f.change({ "instances/more.yaml": `${MORE}overrides:\n  Rated: 1111\n` });
     const r = await site.once();
     expect(r.applied).toEqual(["Pump08"]);
+    // The fetch brought only what the new deploy commit adds: the commit, 4 trees, the package and the manifest.
+    const added = readdirSync(packs).filter((n) => n.endsWith(".idx") && !first.has(n));
+    expect(added).toHaveLength(1);
+    const objects = git(join(state, "mirror.git"), "verify-pack", "-v", join(packs, added[0]!))
+      .split("\n")
+      .filter((l) => /^[0-9a-f]{40} (commit|tree|blob)/.test(l));
+    expect(objects).toHaveLength(7);
     const after = site.store.applied();
     expect(after.get("Pump07")).toEqual(before.get("Pump07"));
     expect(after.get("Pump08")!.revisionHash).not.toBe(before.get("Pump08")!.revisionHash);
