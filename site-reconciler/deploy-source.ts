@@ -1,8 +1,11 @@
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { Repo } from "../controller/git/repo.js";
 
 export const DEPLOY_BRANCH = "scadalink/deploy";
+/** Packs in the mirror beyond which it is re-created from the tip (one pack per deploy fetched). */
+export const MAX_PACKS = 64;
 
 /** The deploy branch's files a site reads: its own directory and the batch release records. */
 export interface SiteTree {
@@ -46,12 +49,14 @@ export class DeploySource {
       },
       async () => {
         this.log.warn({ gitdir: this.repo.gitdir }, "mirror still unreadable: re-creating it");
-        if (this.repo.remote) {
-          await rm(this.repo.gitdir, { recursive: true, force: true });
-          this.repo = await Repo.open(this.spec, this.stateDir);
-        }
+        await this.recreate();
       },
     ];
+    if (this.repo.remote && (await packCount(this.repo.gitdir)) > MAX_PACKS) {
+      // Every deploy fetched adds a small pack, and isomorphic-git searches them all: start again from the tip.
+      this.log.info({ gitdir: this.repo.gitdir, max: MAX_PACKS }, "compacting the mirror: fetching the tip afresh");
+      await this.recreate();
+    }
     let last: unknown;
     // Suspect: the last loop found an object missing that the verified trees named; start by fetching again.
     for (const before of attempts.slice(opts.suspect ? 1 : 0)) {
@@ -66,6 +71,16 @@ export class DeploySource {
       }
     }
     throw new Error(`deploy branch ${this.branch} cannot be read after fetching it again: ${message(last)}`);
+  }
+
+  /** Incremented whenever the mirror is re-created: what was read from the old one must be read again. */
+  generation = 0;
+
+  private async recreate(): Promise<void> {
+    if (!this.repo.remote) return;
+    await this.repo.mutex.run(() => rm(this.repo.gitdir, { recursive: true, force: true }));
+    this.repo = await Repo.open(this.spec, this.stateDir);
+    this.generation++;
   }
 
   /** Lists the site's directory and the batches, reading no package. Throws when an object is missing. */
@@ -105,6 +120,11 @@ export class DeploySource {
   async text(oid: string): Promise<string> {
     return this.repo.readText(oid);
   }
+}
+
+async function packCount(gitdir: string): Promise<number> {
+  const names = await readdir(join(gitdir, "objects", "pack")).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith(".pack")).length;
 }
 
 export function message(e: unknown): string {

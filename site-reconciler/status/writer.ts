@@ -21,6 +21,8 @@ export type Published = "change" | "heartbeat" | "none";
 export class StatusWriter {
   readonly branch: string;
   private head: string | undefined | null = null; // null: not fetched yet in this process
+  /** The mirror generation head was read from: a re-created mirror no longer holds it. */
+  private generation = -1;
 
   constructor(
     private readonly source: DeploySource,
@@ -79,7 +81,11 @@ export class StatusWriter {
     now: Date,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      if (this.head === null) this.head = await repo.fetchBranch(this.branch, { depth: 1 });
+      if (this.generation !== this.source.generation) this.head = null;
+      if (this.head === null) {
+        this.head = await repo.fetchBranch(this.branch, { depth: 1 });
+        this.generation = this.source.generation;
+      }
       const head = this.head;
       const amend = !changed && head !== undefined && (await repo.readCommit(head)).message.includes(HEARTBEAT_TRAILER);
       const parents = head === undefined ? [] : amend ? (await repo.readCommit(head)).parents : [head];
@@ -101,11 +107,6 @@ export class StatusWriter {
         throw new Error(`status branch ${this.branch}: ${attempt} pushes lost to other writers`);
       this.log.warn({ branch: this.branch, attempt }, "status branch moved meanwhile: retrying on its new head");
     }
-  }
-
-  /** After the mirror was re-created, the branch must be fetched again. */
-  forget(): void {
-    this.head = null;
   }
 }
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
 import { gitCache } from "../../controller/git/repo.js";
 import type { SiteManifest, SiteStatus } from "../../schemas/types.js";
+import { MAX_PACKS } from "../../site-reconciler/deploy-source.js";
 import { acquireLock, StateDirLockedError } from "../../site-reconciler/lock.js";
 import { type GitServer, startGitServer } from "../helpers/git-server.js";
 import { AUTO, DEPLOY, editDeploy, fleet, git, reconciler, SITE, STATUS, show, tempDir } from "./helpers.js";
@@ -310,6 +311,21 @@ describe("the site reconciler against a smart-HTTP git server and a real SQLite 
     expect(r.sync.state).toBe("ok");
     expect(lines.join("")).toContain("deploy branch unreadable after fetch: fetching it again");
     git(mirror, "cat-file", "-e", tree);
+    await site.stop();
+  });
+
+  it("a mirror holding more packs than MAX_PACKS is re-created from the tip, and the status branch carries on", async () => {
+    const f = await fleet(server);
+    const state = tempDir("site");
+    const site = await reconciler(f.url, { stateDir: state });
+    await site.once();
+    const packs = join(state, "mirror.git", "objects", "pack");
+    for (let i = 0; i <= MAX_PACKS; i++) writeFileSync(join(packs, `pack-${String(i).padStart(40, "0")}.pack`), "");
+    await f.change({ "instances/more.yaml": `${MORE}overrides:\n  Rated: 1555\n` });
+    const r = await site.once();
+    expect(r).toMatchObject({ applied: ["Pump08"], status: "change" });
+    expect(readdirSync(packs).filter((n) => n.endsWith(".pack")).length).toBeLessThan(3);
+    expect(git(f.bare, "rev-list", "--count", `refs/heads/${STATUS}`)).toBe("2");
     await site.stop();
   });
 
