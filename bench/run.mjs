@@ -1,5 +1,6 @@
 // `npm run bench`: generates synthetic repos (bench/generate.mjs) and measures validate against its targets,
-// then the controller (bench/controller.mjs) and the site reconciler (bench/site.mjs) against a loopback git server.
+// then the controller (bench/controller.mjs), the site reconciler (bench/site.mjs) and its crash safety under
+// SIGKILL (bench/site-crash.mjs) against a loopback git server.
 // stdout: one JSON object per line, nothing else; progress goes to stderr. Every figure is measured here.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ const CHILD = join(ROOT, "bench/child.mjs");
 const GENERATE = join(ROOT, "bench/generate.mjs");
 const CONTROLLER = join(ROOT, "bench/controller.mjs");
 const SITE = join(ROOT, "bench/site.mjs");
+const SITE_CRASH = join(ROOT, "bench/site-crash.mjs");
 const RSS_HOOK = pathToFileURL(join(ROOT, "bench/rss-hook.mjs")).href;
 const SITES = 10;
 const TAGS = 75;
@@ -352,6 +354,7 @@ try {
   await scale(LARGE);
   await childBenches(CONTROLLER);
   await childBenches(SITE);
+  await childBenches(SITE_CRASH);
   log(`done in ${r1((performance.now() - started) / 1000)} s; load average now ${os.loadavg()[0].toFixed(2)}`);
 } catch (e) {
   log(`FAILED: ${e.stack ?? e}`);
