@@ -45,7 +45,11 @@ export class DeploySource {
       async () => {
         this.log.warn({ branch: this.branch }, "deploy branch unreadable after fetch: fetching it again");
         // Only the mirror's remote-tracking ref: a local repository's own branch is never dropped.
-        if (this.repo.remote) await this.repo.deleteRef(this.repo.branchRef(this.branch));
+        if (!this.repo.remote) return;
+        const removed = await this.repo.mutex.run(() => this.repo.removeDamagedPacks());
+        if (removed.length) this.log.warn({ packs: removed }, "damaged packs removed from the mirror");
+        this.repo.freshCache();
+        await this.repo.deleteRef(this.repo.branchRef(this.branch));
       },
       async () => {
         this.log.warn({ gitdir: this.repo.gitdir }, "mirror still unreadable: re-creating it");
@@ -80,6 +84,8 @@ export class DeploySource {
     if (!this.repo.remote) return;
     await this.repo.mutex.run(() => rm(this.repo.gitdir, { recursive: true, force: true }));
     this.repo = await Repo.open(this.spec, this.stateDir);
+    // The process's cache still holds the old mirror's packs under the same file names.
+    this.repo.freshCache();
     this.generation++;
   }
 

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
@@ -8,6 +8,28 @@ import { commitContent, type ObjectType, type Signature, type TreeEntry, treeCon
 
 /** One isomorphic-git cache per process: parsed pack indexes are reused by every operation. */
 export const gitCache = {};
+
+/**
+ * The file system isomorphic-git is given: its writes go to a temporary file renamed into place. isomorphic-git
+ * writes packs, indexes and refs in place, so a process killed meanwhile would leave an empty file behind (and a
+ * pack fetched again gets the same name).
+ */
+const atomicFs = {
+  ...fs,
+  promises: {
+    ...fs.promises,
+    async writeFile(file: string, data: string | Uint8Array, options?: fs.WriteFileOptions): Promise<void> {
+      const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+      try {
+        await fs.promises.writeFile(tmp, data, options);
+        await fs.promises.rename(tmp, file);
+      } catch (e) {
+        await fs.promises.rm(tmp, { force: true });
+        throw e;
+      }
+    },
+  },
+};
 
 const ZERO = "0000000000000000000000000000000000000000";
 /** A ref lock older than this was left by a killed process (git holds one for milliseconds). */
@@ -34,6 +56,8 @@ export interface CommitInfo {
  */
 export class Repo {
   readonly mutex: Mutex;
+  /** The process's cache, until a repair drops what it holds of this repository's packs. */
+  private cache: object = gitCache;
 
   private constructor(
     /** The git directory objects and refs live in. */
@@ -50,11 +74,11 @@ export class Repo {
       const gitdir = join(resolve(stateDir), "mirror.git");
       if (!(await exists(join(gitdir, "HEAD")))) {
         await mkdir(gitdir, { recursive: true });
-        await git.init({ fs, gitdir, bare: true, defaultBranch: "main" });
+        await git.init({ fs: atomicFs, gitdir, bare: true, defaultBranch: "main" });
       }
-      if ((await git.getConfig({ fs, gitdir, path: "remote.origin.url" })) !== spec) {
+      if ((await git.getConfig({ fs: atomicFs, gitdir, path: "remote.origin.url" })) !== spec) {
         // Also sets the fetch refspec: every branch into refs/remotes/origin/*.
-        await git.addRemote({ fs, gitdir, remote: "origin", url: spec, force: true });
+        await git.addRemote({ fs: atomicFs, gitdir, remote: "origin", url: spec, force: true });
       }
       return new Repo(gitdir, spec);
     }
@@ -64,13 +88,46 @@ export class Repo {
     return new Repo(gitdir, undefined);
   }
 
+  /**
+   * Forgets every parsed pack of this repository: isomorphic-git caches a pack by file name, so after a damaged
+   * pack is deleted or fetched again under the same name only a new cache reads the new file.
+   */
+  freshCache(): void {
+    this.cache = {};
+  }
+
+  /**
+   * Deletes packs a killed fetch left unusable: an index without the v2 header, a pack whose trailer is not the
+   * checksum its name says, or either one without the other. Returns the pack names removed.
+   */
+  async removeDamagedPacks(): Promise<string[]> {
+    const dir = join(this.gitdir, "objects", "pack");
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const bases = new Set(
+      names
+        .filter((n) => /^pack-[0-9a-f]{40}\.(pack|idx)$/.test(n))
+        .map((n) => n.slice(0, -(n.endsWith(".idx") ? 4 : 5))),
+    );
+    const removed: string[] = [];
+    for (const base of bases) {
+      const ok =
+        (await packIntact(join(dir, `${base}.pack`), base.slice(5))) && (await indexIntact(join(dir, `${base}.idx`)));
+      if (ok) continue;
+      await rm(join(dir, `${base}.pack`), { force: true });
+      await rm(join(dir, `${base}.idx`), { force: true });
+      removed.push(base);
+    }
+    if (removed.length) this.freshCache();
+    return removed;
+  }
+
   get remote(): boolean {
     return this.url !== undefined;
   }
 
   /** What every isomorphic-git call to the remote takes: the mirror, the process's cache and the URL. */
   private transport() {
-    return { fs, http, gitdir: this.gitdir, cache: gitCache, url: this.url! };
+    return { fs: atomicFs, http, gitdir: this.gitdir, cache: this.cache, url: this.url! };
   }
 
   /** The full ref name under which a branch of the source repository is seen here. */
@@ -125,13 +182,13 @@ export class Repo {
 
   /** Removes a ref (no error when it does not exist). */
   async deleteRef(ref: string): Promise<void> {
-    await git.deleteRef({ fs, gitdir: this.gitdir, ref }).catch(() => undefined);
+    await git.deleteRef({ fs: atomicFs, gitdir: this.gitdir, ref }).catch(() => undefined);
   }
 
   /** true when the object is in the repository (loose or packed). */
   async hasObject(oid: string): Promise<boolean> {
     try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, format: "deflated", cache: gitCache });
+      await git.readObject({ fs: atomicFs, gitdir: this.gitdir, oid, format: "deflated", cache: this.cache });
       return true;
     } catch {
       return false;
@@ -154,7 +211,7 @@ export class Repo {
 
   async resolve(ref: string): Promise<string | undefined> {
     try {
-      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
+      return await git.resolveRef({ fs: atomicFs, gitdir: this.gitdir, ref });
     } catch {
       return undefined;
     }
@@ -173,7 +230,9 @@ export class Repo {
       (await this.resolve(`refs/remotes/origin/${base}`)) ??
       (await this.resolve(`refs/tags/${base}`));
     if (!oid && /^[0-9a-f]{4,40}$/.test(base)) {
-      oid = await git.expandOid({ fs, gitdir: this.gitdir, oid: base, cache: gitCache }).catch(() => undefined);
+      oid = await git
+        .expandOid({ fs: atomicFs, gitdir: this.gitdir, oid: base, cache: this.cache })
+        .catch(() => undefined);
     }
     for (const [, op, digits] of m[2]!.matchAll(/([~^])(\d*)/g)) {
       if (!oid) return undefined;
@@ -186,7 +245,11 @@ export class Repo {
 
   /** Branch names (without prefix) and commits of the branches whose names start with prefix. */
   async branches(prefix: string): Promise<Map<string, string>> {
-    const names = await git.listBranches({ fs, gitdir: this.gitdir, ...(this.url ? { remote: "origin" } : {}) });
+    const names = await git.listBranches({
+      fs: atomicFs,
+      gitdir: this.gitdir,
+      ...(this.url ? { remote: "origin" } : {}),
+    });
     const out = new Map<string, string>();
     for (const name of names.filter((n) => n.startsWith(prefix)).sort()) {
       const oid = await this.resolve(this.branchRef(name));
@@ -196,7 +259,7 @@ export class Repo {
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
-    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: gitCache });
+    const { commit } = await git.readCommit({ fs: atomicFs, gitdir: this.gitdir, oid, cache: this.cache });
     return {
       oid,
       tree: commit.tree,
@@ -208,7 +271,7 @@ export class Repo {
 
   /** The entries of a tree object (one level). */
   async readTree(oid: string): Promise<{ path: string; oid: string; mode: string; type: string }[]> {
-    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: gitCache });
+    const { tree } = await git.readTree({ fs: atomicFs, gitdir: this.gitdir, oid, cache: this.cache });
     return tree;
   }
 
@@ -230,7 +293,7 @@ export class Repo {
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
-    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: gitCache });
+    const { blob } = await git.readBlob({ fs: atomicFs, gitdir: this.gitdir, oid, cache: this.cache });
     return blob;
   }
 
@@ -242,7 +305,7 @@ export class Repo {
   async isAncestor(ancestor: string, oid: string): Promise<boolean> {
     if (ancestor === oid) return true;
     try {
-      return await git.isDescendent({ fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: gitCache });
+      return await git.isDescendent({ fs: atomicFs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: this.cache });
     } catch {
       return false;
     }
@@ -309,7 +372,7 @@ export class Repo {
    */
   private async push(branch: string, oid: string, expected: string | undefined, force: boolean): Promise<boolean> {
     const local = `refs/heads/${branch}`;
-    await git.writeRef({ fs, gitdir: this.gitdir, ref: local, value: oid, force: true });
+    await git.writeRef({ fs: atomicFs, gitdir: this.gitdir, ref: local, value: oid, force: true });
     try {
       const result = await git.push({
         ...this.transport(),
@@ -332,7 +395,7 @@ export class Repo {
         return false;
       throw e;
     }
-    await git.writeRef({ fs, gitdir: this.gitdir, ref: this.branchRef(branch), value: oid, force: true });
+    await git.writeRef({ fs: atomicFs, gitdir: this.gitdir, ref: this.branchRef(branch), value: oid, force: true });
     return true;
   }
 
@@ -345,6 +408,37 @@ export class Repo {
       oid = (await this.readCommit(oid)).parents[0];
     }
     return out;
+  }
+}
+
+/** The last 20 bytes of a pack are its SHA-1, which is also its name. */
+async function packIntact(file: string, sha: string): Promise<boolean> {
+  const handle = await open(file, "r").catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const { size } = await handle.stat();
+    if (size < 32) return false;
+    const head = Buffer.alloc(4);
+    const tail = Buffer.alloc(20);
+    await handle.read(head, 0, 4, 0);
+    await handle.read(tail, 0, 20, size - 20);
+    return head.toString("latin1") === "PACK" && tail.toString("hex") === sha;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A v2 pack index: magic \xfftOc, version 2, and at least its fan-out table. */
+async function indexIntact(file: string): Promise<boolean> {
+  const handle = await open(file, "r").catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(8);
+    await handle.read(head, 0, 8, 0);
+    return size >= 8 + 256 * 4 + 40 && head.readUInt32BE(0) === 0xff744f63 && head.readUInt32BE(4) === 2;
+  } finally {
+    await handle.close();
   }
 }
 

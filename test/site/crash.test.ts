@@ -148,19 +148,13 @@ describe("site reconciler crash safety (SIGKILL, real git server, real controlle
     expect(snap.error ?? snap.integrity).not.toBe("ok");
   }, 150_000);
 
-  // Known bug, found by the rounds above (a restart after a fetch-phase kill exits 1; the restart after that one
-  // converges) and reproduced here without timing luck. isomorphic-git writes a fetched pack and then its .idx in
-  // place (and rewrites a pack it fetches again under the same name), so a kill can leave either one empty. The first
-  // read caches what it found per file name in the process-wide cache (gitCache in controller/git/repo.ts): for an
-  // empty .idx an undefined index ("Cannot read properties of undefined (reading 'error')"), for an empty .pack its
-  // empty bytes ("Packfile trailer mismatch"). The repair steps (fetch again, re-create the mirror) fetch the same tip
-  // as the same pack under the same name, so every read still meets the cached entry and the loop ends unreachable
-  // (exit 1) until the process restarts. Once the reconciler is fixed these fail: make them `it`.
+  // Found by the rounds above, reproduced here without timing luck: a kill during isomorphic-git's write of a pack
+  // or its index once left it empty, and the cache kept the broken file by name through every repair step.
   for (const [what, ext] of [
     ["pack index", ".idx"],
     ["pack", ".pack"],
   ] as const)
-    it.fails(`after a kill left an empty ${what} in the mirror, the next loop converges (known bug: stale isomorphic-git cache)`, async () => {
+    it(`after a kill left an empty ${what} in the mirror, the next loop converges`, async () => {
       const f = await fleet(server, crashFixture({ instances: 20 }));
       const want = deployState(f.bare, git(f.bare, "rev-parse", `refs/heads/${DEPLOY}`), SITE);
       const stateDir = tempDir("site-crash-pack");
