@@ -14,6 +14,22 @@ function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * The hook environment installs the project twice (pre-commit's local install and its global install of the
+ * packed tarball). Where users download better-sqlite3's prebuilt binary, this machine has no route to GitHub and
+ * would compile SQLite twice: the binary `npm ci` built is offered as the local prebuild prebuild-install looks
+ * for first, under the name it would download.
+ */
+function localPrebuild(): string {
+  const pkg = join(packageRoot(), "node_modules", "better-sqlite3");
+  const { version } = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { version: string };
+  const dir = tempDir("prebuilds");
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const tar = sh("tar", ["-czf", join(dir, name), "-C", pkg, "build/Release/better_sqlite3.node"], pkg);
+  expect(tar.code, tar.out).toBe(0);
+  return dir;
+}
+
 describe(".pre-commit-hooks.yaml", () => {
   run(
     "lets the real pre-commit tool run `scadalink validate` on a config repo",
@@ -27,7 +43,11 @@ describe(".pre-commit-hooks.yaml", () => {
       expect(git("add", "-A").code).toBe(0);
       expect(git("commit", "-qm", "config").code).toBe(0);
       // A private pre-commit home: the hook environment is really installed from this project.
-      const env = { PRE_COMMIT_HOME: tempDir("precommit-home"), PRE_COMMIT_COLOR: "never" };
+      const env = {
+        PRE_COMMIT_HOME: tempDir("precommit-home"),
+        PRE_COMMIT_COLOR: "never",
+        npm_config_better_sqlite3_local_prebuilds: localPrebuild(),
+      };
       const tryRepo = () =>
         sh("pre-commit", ["try-repo", packageRoot(), "scadalink-validate", "--all-files"], repo, env);
 
