@@ -1,7 +1,7 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { Repo } from "../controller/git/repo.js";
+import { Repo, redactUrl } from "../controller/git/repo.js";
 
 export const DEPLOY_BRANCH = "scadalink/deploy";
 /** Packs in the mirror beyond which it is re-created from the tip (one pack per deploy fetched). */
@@ -133,6 +133,7 @@ async function packCount(gitdir: string): Promise<number> {
   return names.filter((n) => n.endsWith(".pack")).length;
 }
 
+/** An error's words for logs and status, with any credentials in a URL (https://user:token@host) masked. */
 export function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return redactUrl(e instanceof Error ? e.message : String(e));
 }

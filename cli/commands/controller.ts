@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import pino from "pino";
 import { Controller, type ControllerConfig } from "../../controller/controller.js";
+import { redactUrl } from "../../controller/git/repo.js";
 import { parseRepoName } from "../../controller/github/reporter.js";
 import { defaultStateDir } from "../repo-access.js";
 import { UsageError } from "./validate.js";
@@ -56,7 +57,7 @@ export async function controllerCommand(o: ControllerOptions, env: NodeJS.Proces
   }
   await controller.start();
   log.info(
-    { repo: o.repo, pollSeconds: config.pollIntervalMs / 1000, port: controller.address?.port },
+    { repo: redactUrl(o.repo), pollSeconds: config.pollIntervalMs / 1000, port: controller.address?.port },
     "controller started",
   );
   await new Promise<void>((done) => {

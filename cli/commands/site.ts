@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino from "pino";
+import { redactUrl } from "../../controller/git/repo.js";
 import { StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, Reconciler } from "../../site-reconciler/reconciler.js";
 import { Store } from "../../site-reconciler/store/store.js";
@@ -69,7 +70,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
     return r.sync.state === "ok" && r.refused.length === 0 ? 0 : 1;
   }
   reconciler.start();
-  log.info({ repo: o.repo, pollSeconds: Number(o.pollInterval) }, "site reconciler started");
+  log.info({ repo: redactUrl(o.repo!), pollSeconds: Number(o.pollInterval) }, "site reconciler started");
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info({ signal }, "stopping: finishing the loop under way");

@@ -448,3 +448,8 @@ async function exists(p: string): Promise<boolean> {
     () => false,
   );
 }
+
+/** Masks the user-info part of every URL in the text. */
+export function redactUrl(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, "$1***@");
+}

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { redactUrl } from "../../controller/git/repo.js";
 import { MIGRATIONS } from "../../site-reconciler/store/migrations.js";
 import { Store } from "../../site-reconciler/store/store.js";
 import { tempDir } from "./helpers.js";
@@ -55,5 +56,13 @@ describe("the site store", () => {
     expect(store.pruneEvents("2026-02-01T00:00:00.000Z", 3)).toBe(3);
     expect(store.events({ limit: 10 }).map((e) => e.message)).toEqual(["new 2", "new 3", "new 4"]);
     store.close();
+  });
+});
+
+describe("messages", () => {
+  it("mask the credentials of a URL and keep the rest", () => {
+    expect(redactUrl("fetch https://site:tok3n@git.example/plant.git failed; see http://h/x")).toBe(
+      "fetch https://***@git.example/plant.git failed; see http://h/x",
+    );
   });
 });
