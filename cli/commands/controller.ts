@@ -3,6 +3,7 @@ import pino from "pino";
 import { Controller, type ControllerConfig } from "../../controller/controller.js";
 import { redactUrl } from "../../controller/git/repo.js";
 import { parseRepoName } from "../../controller/github/reporter.js";
+import { positive } from "../options.js";
 import { defaultStateDir } from "../repo-access.js";
 import { UsageError } from "./validate.js";
 
@@ -18,12 +19,6 @@ export interface ControllerOptions {
   watch?: boolean;
   logLevel: string;
 }
-
-const positive = (value: string, flag: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} ${value}: a positive number is needed`);
-  return n;
-};
 
 /** `scadalink controller`: runs the controller until SIGINT/SIGTERM (or one pass with --once). */
 export async function controllerCommand(o: ControllerOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {

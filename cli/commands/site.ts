@@ -5,6 +5,7 @@ import { redactUrl } from "../../controller/git/repo.js";
 import { StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, Reconciler } from "../../site-reconciler/reconciler.js";
 import { Store } from "../../site-reconciler/store/store.js";
+import { positive } from "../options.js";
 import { UsageError } from "./validate.js";
 
 export interface SiteOptions {
@@ -17,12 +18,6 @@ export interface SiteOptions {
   heartbeatInterval: string;
   logLevel: string;
 }
-
-const positive = (value: string, flag: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} ${value}: a positive number is needed`);
-  return n;
-};
 
 /** `scadalink site`: runs a site reconciler until SIGINT/SIGTERM (or one loop with --once). */
 export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {

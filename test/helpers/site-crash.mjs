@@ -8,6 +8,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } fro
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
+import { prng } from "../../bench/generate.mjs";
 import { GIT_ENV } from "./git-http-server.mjs";
 
 export const DEPLOY_BRANCH = "scadalink/deploy";
@@ -121,18 +122,6 @@ const blobId = (text) => {
   const buf = Buffer.from(text, "utf8");
   return createHash("sha1").update(`blob ${buf.length}\0`).update(buf).digest("hex");
 };
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const median = (xs) => {
   if (!xs.length) return null;
