@@ -27,7 +27,7 @@ import { secretLookup } from "./secrets.js";
 import { statusBody } from "./status/build.js";
 import { dueRecords, type ReleaseView } from "./status/records.js";
 import { type Published, StatusWriter } from "./status/writer.js";
-import { Store } from "./store/store.js";
+import { type AppliedRevision, type Refusal, Store } from "./store/store.js";
 
 export interface ReconcilerConfig {
   site: string;
@@ -62,6 +62,12 @@ export interface LoopResult {
 }
 
 export const DB_FILE = "site.db";
+
+/** The store's applied revisions and refusals, read once per loop after the apply. */
+interface Applied {
+  applied: Map<string, AppliedRevision>;
+  refusals: Map<string, Refusal>;
+}
 
 /**
  * The site reconciler (section 6): each loop fetches the deploy branch, applies what the manifest's revision hashes
@@ -160,9 +166,11 @@ export class Reconciler {
       r.sync = { state: "unreachable", message: `deploy branch not read: ${message(e)}`, deployHead: r.head ?? null };
       this.log.warn({ err: message(e) }, "cannot read the deploy branch: keeping the applied state");
     }
-    const report = await this.converge();
-    await this.recordExecutions(tree, report);
-    await this.report(report, r);
+    // What the store holds now, once for the steps below (none of them changes it).
+    const held: Applied = { applied: this.store.applied(), refusals: this.store.refusals() };
+    const report = await this.converge(held);
+    await this.recordExecutions(tree, report, held);
+    await this.report(report, r, held);
     this.prune();
     r.durationMs = performance.now() - t0;
     return r;
@@ -309,9 +317,8 @@ export class Reconciler {
   }
 
   /** Hands the runtime every applied instance; packages are parsed once per blob. */
-  private async converge(): Promise<RuntimeReport> {
+  private async converge({ applied }: Applied): Promise<RuntimeReport> {
     const instances = new Map<string, DesiredInstance>();
-    const applied = this.store.applied();
     for (const name of this.parsed.keys()) if (!applied.has(name)) this.parsed.delete(name);
     for (const [name, a] of applied) {
       let p = this.parsed.get(name);
@@ -327,7 +334,7 @@ export class Reconciler {
   }
 
   /** Execution records for released batches, with their evidence, stored first and then put on the status branch. */
-  private async recordExecutions(tree: SiteTree | undefined, report: RuntimeReport): Promise<void> {
+  private async recordExecutions(tree: SiteTree | undefined, report: RuntimeReport, held: Applied): Promise<void> {
     if (!tree) return;
     const releases: ReleaseView[] = [];
     try {
@@ -349,9 +356,9 @@ export class Reconciler {
       site: this.config.site,
       head: tree.head,
       releases,
-      applied: this.store.applied(),
+      applied: held.applied,
       outcomes: report.instances,
-      refusals: this.store.refusals(),
+      refusals: held.refusals,
       existing,
     });
     const at = this.now().toISOString();
@@ -402,14 +409,14 @@ export class Reconciler {
   }
 
   /** Status.json, the records and their evidence, as the status branch should hold them. */
-  private async report(report: RuntimeReport, r: LoopResult): Promise<void> {
+  private async report(report: RuntimeReport, r: LoopResult, held: Applied): Promise<void> {
     const body = statusBody({
       site: this.config.site,
       deployCommit: this.store.meta("deployCommit") ?? null,
       siteRevisionHash: this.store.meta("siteRevisionHash") ?? null,
-      applied: this.store.applied(),
+      applied: held.applied,
       outcomes: report.instances,
-      refusals: this.store.refusals(),
+      refusals: held.refusals,
       connections: report.connections,
       tags: report.tags,
       sync: r.sync,
