@@ -29,3 +29,18 @@ export function onExit(cleanup) {
     });
   }
 }
+
+/** Calls fn with every complete line the stream sends; the returned function gives what follows the last newline. */
+export function onLines(stream, fn) {
+  let buf = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (d) => {
+    buf += d;
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      fn(line);
+    }
+  });
+  return () => buf;
+}

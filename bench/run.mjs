@@ -8,7 +8,7 @@ import os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { emit, log, median, onExit, r1, sleep, stats, target } from "./common.mjs";
+import { emit, log, median, onExit, onLines, r1, sleep, stats, target } from "./common.mjs";
 import { editOverride } from "./generate.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -313,20 +313,13 @@ async function childBenches(script) {
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.add(c);
-  let buf = "";
   let bad = 0;
-  c.stdout.setEncoding("utf8");
-  c.stdout.on("data", (d) => {
-    buf += d;
-    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        emit(JSON.parse(line));
-      } catch {
-        bad++;
-        log(`${relative(ROOT, script)} printed a non-JSON line: ${line.slice(0, 500)}`);
-      }
+  const rest = onLines(c.stdout, (line) => {
+    try {
+      emit(JSON.parse(line));
+    } catch {
+      bad++;
+      log(`${relative(ROOT, script)} printed a non-JSON line: ${line.slice(0, 500)}`);
     }
   });
   const code = await new Promise((r, reject) => {
@@ -334,7 +327,7 @@ async function childBenches(script) {
     c.on("close", r);
   });
   children.delete(c);
-  if (code !== 0 || bad || buf)
+  if (code !== 0 || bad || rest())
     throw new Error(`${relative(ROOT, script)} failed (exit ${code}, ${bad} non-JSON lines)`);
 }
 

@@ -5,6 +5,7 @@ import { redactUrl } from "../../controller/git/repo.js";
 import { parseRepoName } from "../../controller/github/reporter.js";
 import { positive } from "../options.js";
 import { defaultStateDir } from "../repo-access.js";
+import { stopOnSignal } from "../signals.js";
 import { UsageError } from "./validate.js";
 
 export interface ControllerOptions {
@@ -55,13 +56,6 @@ export async function controllerCommand(o: ControllerOptions, env: NodeJS.Proces
     { repo: redactUrl(o.repo), pollSeconds: config.pollIntervalMs / 1000, port: controller.address?.port },
     "controller started",
   );
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, "stopping: finishing the pass under way");
-      void controller.stop().then(done);
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-  });
+  await stopOnSignal(log, "pass", () => controller.stop());
   return 0;
 }

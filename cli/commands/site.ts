@@ -6,6 +6,7 @@ import { StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, Reconciler } from "../../site-reconciler/reconciler.js";
 import { Store } from "../../site-reconciler/store/store.js";
 import { positive } from "../options.js";
+import { stopOnSignal } from "../signals.js";
 import { UsageError } from "./validate.js";
 
 export interface SiteOptions {
@@ -66,14 +67,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
   }
   reconciler.start();
   log.info({ repo: redactUrl(o.repo!), pollSeconds: Number(o.pollInterval) }, "site reconciler started");
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, "stopping: finishing the loop under way");
-      void reconciler.stop().then(done);
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-  });
+  await stopOnSignal(log, "loop", () => reconciler.stop());
   return 0;
 }
 

@@ -8,6 +8,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } fro
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
+import { onLines } from "../../bench/common.mjs";
 import { prng } from "../../bench/generate.mjs";
 import { GIT_ENV } from "./git-http-server.mjs";
 
@@ -239,33 +240,26 @@ function runSite(o, kill) {
     const seen = {};
     const lines = [];
     let stderr = "";
-    let buf = "";
     let timer;
     let killedAtMs;
     const deadline = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs);
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (d) => {
-      buf += d;
-      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        let msg;
-        try {
-          msg = JSON.parse(line).msg;
-        } catch {
-          continue;
-        }
-        const at = performance.now() - t0;
-        if (msg && seen[msg] === undefined) seen[msg] = at;
-        if (kill && msg === kill.marker && timer === undefined && killedAtMs === undefined) {
-          const fire = () => {
-            killedAtMs = performance.now() - t0;
-            child.kill("SIGKILL");
-          };
-          if (kill.delayMs <= 0) fire();
-          else timer = setTimeout(fire, kill.delayMs);
-        }
+    onLines(child.stdout, (line) => {
+      lines.push(line);
+      let msg;
+      try {
+        msg = JSON.parse(line).msg;
+      } catch {
+        return;
+      }
+      const at = performance.now() - t0;
+      if (msg && seen[msg] === undefined) seen[msg] = at;
+      if (kill && msg === kill.marker && timer === undefined && killedAtMs === undefined) {
+        const fire = () => {
+          killedAtMs = performance.now() - t0;
+          child.kill("SIGKILL");
+        };
+        if (kill.delayMs <= 0) fire();
+        else timer = setTimeout(fire, kill.delayMs);
       }
     });
     child.stderr.setEncoding("utf8");
