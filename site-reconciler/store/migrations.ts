@@ -59,4 +59,16 @@ export const MIGRATIONS: readonly string[] = [
   // 2: the applied state without the package texts, which sit before the other columns: a covering index, so
   // reading it no longer walks every package's overflow pages (14 ms → 1.5 ms for 1,000 instances).
   "CREATE INDEX instances_applied ON instances(name, revision_hash, blob_oid, state, deploy_commit, applied_at);",
+  // 3: alarm states the runtime persists (a restart shows the last known state, a new revision resets them), and an
+  // index for the event query of one instance in a time window (the rowid in it keeps (at, id) order).
+  `
+  CREATE TABLE alarm_states (
+    instance TEXT NOT NULL,
+    path TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    since TEXT,
+    PRIMARY KEY (instance, path)
+  ) STRICT;
+  CREATE INDEX events_instance_at ON events(instance, at);
+  `,
 ];

@@ -47,6 +47,28 @@ export interface EventRow {
   message: string;
 }
 
+/** An alarm's persisted state: what `site inspect` shows without a running runtime, and where a restart resumes. */
+export interface AlarmState {
+  active: boolean;
+  /** When the alarm entered this state (ISO). */
+  since: string | null;
+}
+
+/** An event log query; every field but limit narrows it. */
+export interface EventQuery {
+  /** Events of this instance only (site-wide events are not included). */
+  instance?: string;
+  /** ISO timestamp, inclusive. */
+  since?: string;
+  /** ISO timestamp, exclusive. */
+  until?: string;
+  /** Substring of the message or the kind, case-insensitive (ASCII letters: SQLite's LIKE). */
+  keyword?: string;
+  kind?: string;
+  /** The newest this many matching events. */
+  limit: number;
+}
+
 export interface Refusal {
   name: string;
   revisionHash: string;
@@ -116,7 +138,8 @@ export class Store {
 
   /**
    * Applies one instance's revision in one transaction: the package, its hash, the deploy commit and an audit row;
-   * a new revision resets the static values the runtime wrote. Returns false when that revision is already applied.
+   * a new revision resets the static values and alarm states the runtime wrote. Returns false when that revision is
+   * already applied.
    */
   apply(a: ApplyInput): boolean {
     return this.db.transaction(() => {
@@ -134,8 +157,11 @@ export class Store {
              applied_at = excluded.applied_at`,
         )
         .run(a);
-      if (prev && prev.hash !== a.revisionHash)
+      if (prev?.hash !== a.revisionHash) {
         this.db.prepare("DELETE FROM static_values WHERE instance = ?").run(a.name);
+        // No foreign key on alarm states: a first apply also clears any a runtime wrote for a removed namesake.
+        this.db.prepare("DELETE FROM alarm_states WHERE instance = ?").run(a.name);
+      }
       this.db.prepare("DELETE FROM refusals WHERE name = ?").run(a.name);
       const action: AuditAction = repair
         ? "repair"
@@ -150,13 +176,14 @@ export class Store {
     })();
   }
 
-  /** Deletes an instance no longer in the manifest: config and static values go, the audit row stays. */
+  /** Deletes an instance no longer in the manifest: config, static values and alarm states go, the audit row stays. */
   remove(name: string, deployCommit: string, at: string): boolean {
     return this.db.transaction(() => {
       const prev = this.db.prepare("SELECT revision_hash AS hash FROM instances WHERE name = ?").get(name) as
         | { hash: string }
         | undefined;
       this.db.prepare("DELETE FROM refusals WHERE name = ?").run(name);
+      this.db.prepare("DELETE FROM alarm_states WHERE instance = ?").run(name);
       if (!prev) return false;
       this.db.prepare("DELETE FROM instances WHERE name = ?").run(name);
       this.audit(at, name, "delete", prev.hash, null, deployCommit, null);
@@ -241,6 +268,35 @@ export class Store {
     return rows.reverse();
   }
 
+  /**
+   * Events matching every given filter, oldest first, of the newest `limit` of them by time. Unlike events(), an
+   * instance filter leaves out the site-wide events.
+   */
+  queryEvents(q: EventQuery): EventRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (sql: string, ...values: string[]) => {
+      where.push(sql);
+      args.push(...values);
+    };
+    if (q.instance !== undefined) add("instance = ?", q.instance);
+    if (q.since !== undefined) add("at >= ?", q.since);
+    if (q.until !== undefined) add("at < ?", q.until);
+    if (q.kind !== undefined) add("kind = ?", q.kind);
+    if (q.keyword !== undefined) {
+      const pattern = `%${q.keyword.replace(/[\\%_]/g, "\\$&")}%`;
+      add("(message LIKE ? ESCAPE '\\' OR kind LIKE ? ESCAPE '\\')", pattern, pattern);
+    }
+    args.push(q.limit);
+    const rows = this.db
+      .prepare(
+        `SELECT id, at, kind, instance, message FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY at DESC, id DESC LIMIT ?`,
+      )
+      .all(...args) as EventRow[];
+    return rows.reverse();
+  }
+
   /** Retention: events older than the cutoff go, and at most maxRows stay. */
   pruneEvents(olderThan: string, maxRows: number): number {
     const byAge = this.db.prepare("DELETE FROM events WHERE at < ?").run(olderThan).changes;
@@ -265,6 +321,41 @@ export class Store {
       .prepare("SELECT path, value, written_at AS writtenAt FROM static_values WHERE instance = ?")
       .all(instance) as { path: string; value: string; writtenAt: string }[];
     return new Map(rows.map((r) => [r.path, { value: JSON.parse(r.value), writtenAt: r.writtenAt }]));
+  }
+
+  /** The runtime records an alarm's transition (or its first evaluation). */
+  setAlarmState(instance: string, path: string, active: boolean, since: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO alarm_states (instance, path, active, since) VALUES (?, ?, ?, ?)
+         ON CONFLICT(instance, path) DO UPDATE SET active = excluded.active, since = excluded.since`,
+      )
+      .run(instance, path, active ? 1 : 0, since);
+  }
+
+  /** Persisted alarm states by instance, then by alarm path (of one instance when given). */
+  alarmStates(instance?: string): Map<string, Map<string, AlarmState>> {
+    const out = new Map<string, Map<string, AlarmState>>();
+    // A read-only store is not migrated: a database an older reconciler wrote has no alarm states yet.
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarm_states'").get())
+      return out;
+    const rows = this.db
+      .prepare(
+        `SELECT instance, path, active, since FROM alarm_states ${instance === undefined ? "" : "WHERE instance = ?"}
+         ORDER BY instance, path`,
+      )
+      .all(...(instance === undefined ? [] : [instance])) as {
+      instance: string;
+      path: string;
+      active: number;
+      since: string | null;
+    }[];
+    for (const r of rows) {
+      let paths = out.get(r.instance);
+      if (!paths) out.set(r.instance, (paths = new Map()));
+      paths.set(r.path, { active: r.active === 1, since: r.since });
+    }
+    return out;
   }
 
   /** Execution records by "<batch>/<instance>", as JSON text. */
