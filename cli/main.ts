@@ -164,11 +164,30 @@ function program(run: (p: Promise<number>) => void): Command {
 
   site
     .command("inspect")
-    .description("what a site has applied (revision, lifecycle state, values, alarms) and its audit trail")
+    .description(
+      "what a site has applied (revision, lifecycle state, values, alarms) and its audit trail, live from the reconciler running on the state directory (else as last persisted); or its event log",
+    )
     .addOption(new Option("--state-dir <dir>", "the reconciler's state directory").env("SCADALINK_STATE_DIR"))
-    .option("--instance <name>", "only this instance")
+    .option("--instance <name>", "only this instance (with --events: only its events, not the site-wide ones)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--audit <n>", "audit rows shown in text output", "10")
+    .option("--offline", "the persisted values and alarm states, even when a reconciler is running")
+    .option("--events", "print the event log (deploys, alarm transitions, script errors, connection changes)")
+    .option("--since <time>", "events at or after TIME: ISO 8601 (2026-05-01T08:00:00Z) or how long ago (15m, 2h, 3d)")
+    .option("--until <time>", "events before TIME (same forms)")
+    .option("--grep <keyword>", "events whose message or kind contains KEYWORD (case-insensitive)")
+    .option("--kind <kind>", "events of this kind (deploy, refused, ...)")
+    .option("--limit <n>", "the newest N matching events (default 100)")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "--format json prints { site, deployCommit, instances: [ { name, revisionHash, state, attributes, alarms } ] };",
+        "with --events, { site, events: [ { at, kind, instance, message } ] }.",
+        "",
+        "Exit codes: 0 success, 2 usage error (no site state, an unknown instance, a bad time or number).",
+      ].join("\n"),
+    )
     .action((o) => run(import("./commands/site.js").then((m) => m.siteInspectCommand(o))));
 
   cmd

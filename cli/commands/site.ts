@@ -2,10 +2,18 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino from "pino";
 import { redactUrl } from "../../controller/git/repo.js";
+import type { DeploymentPackage } from "../../schemas/types.js";
+import {
+  type InspectDocument,
+  type InspectInstance,
+  inspectInstance,
+  readApiFile,
+} from "../../site-reconciler/api/server.js";
 import { StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, Reconciler } from "../../site-reconciler/reconciler.js";
-import { Store } from "../../site-reconciler/store/store.js";
+import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
 import { positive } from "../options.js";
+import { palette } from "../output/color.js";
 import { stopOnSignal } from "../signals.js";
 import { UsageError } from "./validate.js";
 
@@ -76,72 +84,230 @@ export interface SiteInspectOptions {
   instance?: string;
   format: "text" | "json";
   audit: string;
+  /** The persisted values even when a reconciler runs. */
+  offline?: boolean;
+  /** The event log instead of the instances. */
+  events?: boolean;
+  since?: string;
+  until?: string;
+  grep?: string;
+  kind?: string;
+  limit?: string;
 }
 
-/** `scadalink site inspect`: what a site has applied, and its audit trail, read from its state directory. */
+/**
+ * `scadalink site inspect`: what a site has applied with its values and alarms (live from the reconciler running on
+ * the state directory, else as persisted) and its audit trail; or, with --events, its event log.
+ */
 export async function siteInspectCommand(o: SiteInspectOptions): Promise<number> {
   if (!o.stateDir) throw new UsageError("--state-dir (or SCADALINK_STATE_DIR) is required");
-  const file = join(resolve(o.stateDir), DB_FILE);
+  const dir = resolve(o.stateDir);
+  const query = eventQuery(o, Date.now());
+  const auditRows = count(o.audit, "--audit");
+  const file = join(dir, DB_FILE);
   if (!existsSync(file)) throw new UsageError(`${o.stateDir} holds no site state (no ${DB_FILE})`);
   const store = Store.open(file, { readonly: true });
   try {
-    const applied = store.applied();
-    if (o.instance && !applied.has(o.instance) && !store.refusals().has(o.instance))
-      throw new UsageError(`instance ${o.instance} is not applied on this site`);
-    const names = [...applied.keys()].filter((n) => !o.instance || n === o.instance);
-    const instances = names.map((name) => {
-      const a = applied.get(name)!;
-      const pkg = JSON.parse(store.packageText(name)!) as {
-        attributes: { path: string; source: string; value: unknown }[];
-        alarms: { path: string }[];
-      };
-      const written = store.staticValues(name);
-      return {
-        name,
-        revisionHash: a.revisionHash,
-        state: a.state,
-        // Persisted values: static attributes (as written at run time, else as configured); live data values come
-        // from a running runtime only.
-        attributes: pkg.attributes.map((attr) => {
-          const w = written.get(attr.path);
-          const isStatic = attr.source === "static";
-          return {
-            path: attr.path,
-            value: w ? w.value : isStatic ? attr.value : null,
-            quality: isStatic ? "good" : "bad",
-            timestamp: w ? w.writtenAt : isStatic ? a.appliedAt : null,
-          };
-        }),
-        alarms: pkg.alarms.map((al) => ({ path: al.path, active: false, since: null })),
-      };
-    });
-    const deployCommit = store.meta("deployCommit") ?? null;
-    const site = store.meta("site") ?? null;
-    const audit = store.auditTail(Number(o.audit) || 10, o.instance);
+    if (query) return printEvents(store, query, o.format);
+    const live = o.offline ? undefined : await fetchLive(dir, o.instance);
+    const doc = live?.doc ?? persisted(store, o.instance);
     if (o.format === "json") {
+      const { site, deployCommit, instances } = doc;
       process.stdout.write(`${JSON.stringify({ site, deployCommit, instances }, null, 2)}\n`);
       return 0;
     }
-    const out: string[] = [`site ${site ?? "?"}  deploy ${deployCommit ? deployCommit.slice(0, 12) : "none"}`];
-    const refusals = store.refusals();
-    for (const i of instances) {
-      const refused = refusals.get(i.name);
-      out.push(
-        `  ${i.name.padEnd(24)} ${i.revisionHash.slice(0, 19)}  ${i.state}${refused ? `  refused ${refused.revisionHash.slice(0, 19)}: ${refused.message}` : ""}`,
-      );
-    }
-    for (const [name, r] of refusals)
-      if (!applied.has(name) && (!o.instance || name === o.instance))
-        out.push(`  ${name.padEnd(24)} (none)  refused ${r.revisionHash.slice(0, 19)}: ${r.message}`);
-    out.push("", `audit (newest first${o.instance ? `, ${o.instance}` : ""}):`);
-    for (const a of audit)
-      out.push(
-        `  ${a.at}  ${a.action.padEnd(7)} ${a.instance.padEnd(24)} ${a.fromHash?.slice(0, 19) ?? "-"} → ${a.toHash?.slice(0, 19) ?? "-"}${a.message ? `  ${a.message}` : ""}`,
-      );
-    out.push("", `${instances.length} instance${instances.length === 1 ? "" : "s"} applied`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    const source = live ? `live (reconciler pid ${live.pid})` : "persisted";
+    process.stdout.write(`${instancesText(store, doc, source, o.instance, auditRows).join("\n")}\n`);
     return 0;
   } finally {
     store.close();
   }
+}
+
+/** The last persisted state: static values as written at run time (else as configured), alarm states as recorded. */
+function persisted(store: Store, instance: string | undefined): InspectDocument {
+  const applied = store.applied();
+  if (instance && !applied.has(instance) && !store.refusals().has(instance))
+    throw new UsageError(`instance ${instance} is not applied on this site`);
+  const alarmStates = store.alarmStates(instance);
+  const names = [...applied.keys()].filter((n) => !instance || n === instance);
+  const instances = names.map((name): InspectInstance => {
+    const a = applied.get(name)!;
+    const pkg = JSON.parse(store.packageText(name)!) as Pick<DeploymentPackage, "attributes" | "alarms">;
+    const written = store.staticValues(name);
+    const alarms = alarmStates.get(name);
+    return {
+      name,
+      revisionHash: a.revisionHash,
+      state: a.state,
+      // Live data values come from a running runtime only.
+      attributes: pkg.attributes.map((attr) => {
+        const w = written.get(attr.path);
+        const isStatic = attr.source === "static";
+        return {
+          path: attr.path,
+          value: w ? w.value : isStatic ? attr.value : null,
+          quality: isStatic ? "good" : "bad",
+          timestamp: w ? w.writtenAt : isStatic ? a.appliedAt : null,
+        };
+      }),
+      alarms: pkg.alarms.map((al) => {
+        const st = alarms?.get(al.path);
+        return { path: al.path, active: st?.active ?? false, since: st?.since ?? null };
+      }),
+    };
+  });
+  return { site: store.meta("site") ?? null, deployCommit: store.meta("deployCommit") ?? null, instances };
+}
+
+/** The running reconciler's /instances, when its API file names a live process that answers within 2 s. */
+async function fetchLive(dir: string, instance?: string): Promise<{ doc: InspectDocument; pid: number } | undefined> {
+  const api = readApiFile(dir);
+  if (!api || !alive(api.pid)) return undefined;
+  const url = `http://127.0.0.1:${api.port}/instances${instance ? `?instance=${encodeURIComponent(instance)}` : ""}`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    // 404: the runtime does not hold that instance; the persisted state knows whether it was ever applied.
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const body = (await res.json()) as InspectDocument;
+    const doc = {
+      site: body.site ?? null,
+      deployCommit: body.deployCommit ?? null,
+      instances: body.instances.map(inspectInstance),
+    };
+    return { doc, pid: api.pid };
+  } catch (e) {
+    process.stderr.write(
+      `scadalink: the reconciler's API (pid ${api.pid}, port ${api.port}) did not answer (${e instanceof Error ? e.message : String(e)}); showing persisted values\n`,
+    );
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function instancesText(
+  store: Store,
+  doc: InspectDocument,
+  source: string,
+  instance: string | undefined,
+  auditRows: number,
+): string[] {
+  const p = palette(process.stdout);
+  const short = (v: unknown) => {
+    const text = v === null || v === undefined ? "-" : JSON.stringify(v);
+    return text.length > 32 ? `${text.slice(0, 31)}…` : text;
+  };
+  const out = [
+    `site ${doc.site ?? "?"}  deploy ${doc.deployCommit ? doc.deployCommit.slice(0, 12) : "none"}  ${source}`,
+  ];
+  const refusals = store.refusals();
+  let active = 0;
+  for (const i of doc.instances) {
+    const refused = refusals.get(i.name);
+    out.push(
+      `  ${i.name.padEnd(24)} ${i.revisionHash.slice(0, 19)}  ${i.state}${refused ? `  refused ${refused.revisionHash.slice(0, 19)}: ${refused.message}` : ""}`,
+    );
+    for (const a of i.attributes) {
+      const quality = a.quality.padEnd(9);
+      out.push(
+        `    ${a.path.padEnd(28)} ${short(a.value).padEnd(32)} ${a.quality === "good" ? quality : p.yellow(quality)} ${a.timestamp ?? "-"}`,
+      );
+    }
+    for (const a of i.alarms) {
+      if (a.active) active++;
+      const state = a.active ? p.red("ACTIVE".padEnd(9)) : "normal".padEnd(9);
+      out.push(`    alarm ${a.path.padEnd(22)} ${state} ${a.since ? `since ${a.since}` : "not evaluated"}`);
+    }
+  }
+  const applied = new Set(doc.instances.map((i) => i.name));
+  for (const [name, r] of refusals)
+    if (!applied.has(name) && (!instance || name === instance))
+      out.push(`  ${name.padEnd(24)} (none)  refused ${r.revisionHash.slice(0, 19)}: ${r.message}`);
+  out.push("", `audit (newest first${instance ? `, ${instance}` : ""}):`);
+  for (const a of store.auditTail(auditRows, instance))
+    out.push(
+      `  ${a.at}  ${a.action.padEnd(7)} ${a.instance.padEnd(24)} ${a.fromHash?.slice(0, 19) ?? "-"} → ${a.toHash?.slice(0, 19) ?? "-"}${a.message ? `  ${a.message}` : ""}`,
+    );
+  const n = doc.instances.length;
+  out.push("", `${n} instance${n === 1 ? "" : "s"} applied, ${active} alarm${active === 1 ? "" : "s"} active`);
+  return out;
+}
+
+/** The event query of --events, or undefined without it (its filters alone are a usage error). */
+function eventQuery(o: SiteInspectOptions, now: number): EventQuery | undefined {
+  if (!o.events) {
+    for (const [flag, value] of [
+      ["--since", o.since],
+      ["--until", o.until],
+      ["--grep", o.grep],
+      ["--kind", o.kind],
+      ["--limit", o.limit],
+    ] as const)
+      if (value !== undefined) throw new UsageError(`${flag} filters the event log: use it with --events`);
+    return undefined;
+  }
+  const since = o.since === undefined ? undefined : time(o.since, "--since", now);
+  const until = o.until === undefined ? undefined : time(o.until, "--until", now);
+  if (since && until && since >= until) throw new UsageError(`--since ${o.since} is not before --until ${o.until}`);
+  if (o.grep === "") throw new UsageError("--grep needs a keyword");
+  return {
+    instance: o.instance,
+    since,
+    until,
+    keyword: o.grep,
+    kind: o.kind,
+    limit: count(o.limit ?? "100", "--limit"),
+  };
+}
+
+const AGO = /^(\d+(?:\.\d+)?)([smhdw])$/;
+const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T.*)?$/;
+
+/** An ISO 8601 time, or how long ago ("15m", "2h", "3d"), as the ISO UTC text the event log's times compare with. */
+function time(value: string, flag: string, now: number): string {
+  const ago = AGO.exec(value);
+  if (ago) return new Date(now - Number(ago[1]) * UNIT_MS[ago[2]!]!).toISOString();
+  const date = ISO_DATE.exec(value);
+  const t = Date.parse(value);
+  // Date.parse rolls 2026-02-30 over into March: the date must read back as given.
+  if (date && !Number.isNaN(t)) {
+    const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    const day = new Date(Date.UTC(y, m - 1, d));
+    if (day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d)
+      return new Date(t).toISOString();
+  }
+  throw new UsageError(
+    `${flag} ${value}: an ISO 8601 time (2026-05-01, 2026-05-01T08:00:00Z) or how long ago (30s, 15m, 2h, 3d, 1w) is needed`,
+  );
+}
+
+/** A positive whole number given as a flag's value. */
+function count(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`${flag} ${value}: a positive whole number is needed`);
+  return Number(value);
+}
+
+function printEvents(store: Store, q: EventQuery, format: "text" | "json"): number {
+  const events = store.queryEvents(q).map(({ at, kind, instance, message }) => ({ at, kind, instance, message }));
+  if (format === "json") {
+    process.stdout.write(`${JSON.stringify({ site: store.meta("site") ?? null, events }, null, 2)}\n`);
+    return 0;
+  }
+  const out = events.map((e) => `${e.at}  ${e.kind.padEnd(10)}  ${(e.instance ?? "-").padEnd(24)}  ${e.message}`);
+  const more = events.length === q.limit ? ` (the newest ${q.limit}; --limit for more)` : "";
+  out.push(`${events.length} event${events.length === 1 ? "" : "s"}${more}`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  return 0;
 }
