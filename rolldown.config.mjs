@@ -6,8 +6,9 @@ import { defineConfig } from "rolldown";
 export default defineConfig({
   input: { scadalink: "dist/cli/bin.js" },
   platform: "node",
-  // Native addons find their compiled binary relative to their own package; they stay in node_modules.
-  external: ["better-sqlite3"],
+  // Native addons find their compiled binary relative to their own package; node-opcua loads its nodesets and
+  // schemas from files beside its modules. Both stay in node_modules.
+  external: ["better-sqlite3", /^node-opcua/],
   output: {
     dir: "dist/bundle",
     format: "esm",

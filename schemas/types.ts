@@ -1440,12 +1440,24 @@ export interface InstanceStatus {
    * via the `definition` "Timestamp".
    */
   appliedAt?: string;
+  /**
+   * Alarms of the running instance that are active now.
+   */
+  activeAlarms?: ActiveAlarm[];
+}
+export interface ActiveAlarm {
+  path: string;
+  since: string | null;
+  priority: number;
 }
 export interface SiteHealth {
   lastPoll: string | null;
   connections: ConnectionHealth[];
   sync?: SyncState;
   tags: TagCounts;
+  quality?: QualityCounts;
+  alarms?: AlarmCounts;
+  scripts?: ScriptCounts;
 }
 export interface ConnectionHealth {
   name: string;
@@ -1474,6 +1486,25 @@ export interface TagCounts {
   resolved: number;
   unresolved: number;
   bad: number;
+}
+/**
+ * Data attributes of the running instances by quality.
+ */
+export interface QualityCounts {
+  good: number;
+  uncertain: number;
+  bad: number;
+}
+export interface AlarmCounts {
+  active: number;
+}
+/**
+ * Script runs that failed since the runtime started (errors include timeouts) and scripts not loaded.
+ */
+export interface ScriptCounts {
+  errors: number;
+  timeouts: number;
+  notLoaded: number;
 }
 /**
  * A plant or station that runs one site reconciler: its areas and its data connections (OPC UA servers). Credentials are named, never written here.

@@ -21,6 +21,7 @@ import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
 import { acquireLock, StateDirLockedError } from "./lock.js";
+import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
 import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
 import { secretLookup } from "./secrets.js";
@@ -43,9 +44,35 @@ export interface ReconcilerConfig {
   eventMaxRows?: number;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
-  /** The local runtime; the default keeps the applied packages and their lifecycle state. */
-  runtime?: (secrets: SecretLookup) => Runtime;
+  /** How long a loop waits for new connections and instances to come up before judging them (default 5 s). */
+  settleMs?: number;
+  /** How often tags that do not resolve are looked up again (default 30 s). */
+  retryUnresolvedMs?: number;
+  /** Accept OPC UA server certificates not in <state-dir>/pki/trusted (default false). */
+  acceptUnknownCertificates?: boolean;
+  /** The local runtime; the default runs the instances against their OPC UA servers (LiveRuntime). */
+  runtime?: (ctx: RuntimeContext) => Runtime | Promise<Runtime>;
 }
+
+/** What a runtime is made from. */
+export interface RuntimeContext {
+  secrets: SecretLookup;
+  store: Store;
+  stateDir: string;
+  log: Logger;
+}
+
+async function makeRuntime(factory: (ctx: RuntimeContext) => Runtime | Promise<Runtime>, ctx: RuntimeContext) {
+  try {
+    return await factory(ctx);
+  } catch (e) {
+    ctx.store.close();
+    throw e;
+  }
+}
+
+/** The runtime of the package lifecycle only (no devices): a site reconciler run as a dry run, and tests of the loop. */
+export const packageRuntime = (ctx: RuntimeContext): Runtime => new PackageRuntime(ctx.secrets);
 
 export interface LoopResult {
   /** Deploy-branch head seen (undefined: unreachable or no branch). */
@@ -115,7 +142,19 @@ export class Reconciler {
         author: { name: `scadalink site ${config.site}`, email: `site-${config.site}@scadalink.invalid` },
       });
       const secrets = secretLookup(config.env ?? process.env, config.secretsDir);
-      const runtime = (config.runtime ?? ((s) => new PackageRuntime(s)))(secrets);
+      const ctx: RuntimeContext = { secrets, store, stateDir, log };
+      const runtime = await makeRuntime(
+        config.runtime ??
+          ((c) =>
+            LiveRuntime.create({
+              ...c,
+              settleMs: config.settleMs,
+              retryUnresolvedMs: config.retryUnresolvedMs,
+              acceptUnknownCertificates: config.acceptUnknownCertificates,
+              now: config.now && (() => config.now!().getTime()),
+            })),
+        ctx,
+      );
       return new Reconciler(config, log, store, source, writer, runtime, lock);
     } catch (e) {
       lock.release();
@@ -420,6 +459,7 @@ export class Reconciler {
       connections: report.connections,
       tags: report.tags,
       sync: r.sync,
+      runtime: report,
     });
     const files = new Map<string, string>();
     for (const [key, text] of this.store.records()) {

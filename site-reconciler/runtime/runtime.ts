@@ -1,4 +1,13 @@
-import type { ConnectionHealth, DeploymentPackage, SiteArtifacts, TagCounts } from "../../schemas/types.js";
+import type {
+  ActiveAlarm,
+  AlarmCounts,
+  ConnectionHealth,
+  DeploymentPackage,
+  QualityCounts,
+  ScriptCounts,
+  SiteArtifacts,
+  TagCounts,
+} from "../../schemas/types.js";
 import type { EvidenceItem, InstanceState, ResultState } from "../types.js";
 
 /** One applied instance as the runtime should run it. */
@@ -20,6 +29,8 @@ export interface InstanceOutcome {
   result: ResultState;
   /** Words for a failed result; never a credential value. */
   message: string | null;
+  /** Active alarms of a running instance (a runtime that evaluates alarms reports them, even when none). */
+  activeAlarms?: ActiveAlarm[];
 }
 
 export interface RuntimeReport {
@@ -27,6 +38,10 @@ export interface RuntimeReport {
   instances: Map<string, InstanceOutcome>;
   connections: ConnectionHealth[];
   tags: TagCounts;
+  /** Reported by a runtime that runs devices, alarms and scripts. */
+  quality?: QualityCounts;
+  alarms?: AlarmCounts;
+  scripts?: ScriptCounts;
 }
 
 /** Resolves a named secret on the site (section 6.6); undefined when the site does not provide it. */
@@ -44,4 +59,6 @@ export interface Runtime {
   /** An evidence item of one instance, as the JSON document the execution record references. */
   evidence(instance: string, item: EvidenceItem): Promise<unknown>;
   close(): Promise<void>;
+  /** Tells the listener when what converge would report may have changed (a connection lost, an alarm raised). */
+  subscribe?(listener: () => void): void;
 }

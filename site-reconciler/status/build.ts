@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { API_VERSION } from "../../controller/compiler/constants.js";
 import type { ConnectionHealth, SiteStatus, SyncState, TagCounts } from "../../schemas/types.js";
-import type { InstanceOutcome } from "../runtime/runtime.js";
+import type { InstanceOutcome, RuntimeReport } from "../runtime/runtime.js";
 import type { AppliedRevision, Refusal } from "../store/store.js";
 
 export interface StatusInput {
@@ -14,6 +14,7 @@ export interface StatusInput {
   connections: ConnectionHealth[];
   tags: TagCounts;
   sync: SyncState;
+  runtime?: Pick<RuntimeReport, "quality" | "alarms" | "scripts">;
 }
 
 /**
@@ -33,6 +34,7 @@ export function statusBody(i: StatusInput): Omit<SiteStatus, "sequence" | "repor
         ? `${refused.revisionHash} refused, ${a.revisionHash} kept: ${refused.message}`
         : outcome.message,
       appliedAt: a.appliedAt,
+      ...(outcome.activeAlarms?.length ? { activeAlarms: outcome.activeAlarms } : {}),
     };
   }
   // A new instance whose first revision was refused: nothing of it is applied or running.
@@ -51,7 +53,15 @@ export function statusBody(i: StatusInput): Omit<SiteStatus, "sequence" | "repor
     deployCommit: i.deployCommit,
     siteRevisionHash: i.siteRevisionHash,
     instances: Object.fromEntries(Object.entries(instances).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    health: { lastPoll: null, connections: i.connections, tags: i.tags, sync: i.sync },
+    health: {
+      lastPoll: null,
+      connections: i.connections,
+      tags: i.tags,
+      sync: i.sync,
+      ...(i.runtime?.quality ? { quality: i.runtime.quality } : {}),
+      ...(i.runtime?.alarms ? { alarms: i.runtime.alarms } : {}),
+      ...(i.runtime?.scripts ? { scripts: i.runtime.scripts } : {}),
+    },
   };
 }
 

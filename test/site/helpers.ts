@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Controller } from "../../controller/controller.js";
-import { Reconciler, type ReconcilerConfig } from "../../site-reconciler/reconciler.js";
+import { packageRuntime, Reconciler, type ReconcilerConfig } from "../../site-reconciler/reconciler.js";
 import { AUTO, DEPLOY, git, quiet, tempDir } from "../controller/helpers.js";
 import { type GitServer, seedRepo, type WorkClone, workClone } from "../helpers/git-server.js";
 
@@ -63,6 +63,8 @@ export function reconciler(url: string, extra: Partial<ReconcilerConfig> = {}, l
       pollIntervalMs: 3_600_000,
       heartbeatMs: 3_600_000,
       env: {},
+      // The loop's own tests run without devices; test/site/runtime*.test.ts run the OPC UA runtime.
+      runtime: packageRuntime,
       ...extra,
     },
     log,

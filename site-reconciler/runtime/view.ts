@@ -1,0 +1,60 @@
+import type { ConnectionHealth, TagCounts } from "../../schemas/types.js";
+import type { InstanceState, ResultState } from "../types.js";
+
+/** OPC UA status classes as the attribute table reports them. */
+export type Quality = "good" | "bad" | "uncertain";
+
+export interface AttributeView {
+  path: string;
+  value: unknown;
+  quality: Quality;
+  /** Source timestamp of the value (ISO), null before the first value. */
+  timestamp: string | null;
+}
+
+export interface AlarmView {
+  path: string;
+  active: boolean;
+  /** When the alarm entered its current state (ISO); null if it has not been evaluated yet. */
+  since: string | null;
+  priority: number;
+}
+
+/** One instance as the runtime holds it: `site inspect --format json`'s instance entry, plus how it is doing. */
+export interface InstanceView {
+  name: string;
+  revisionHash: string;
+  state: InstanceState;
+  running: boolean;
+  result: ResultState;
+  message: string | null;
+  attributes: AttributeView[];
+  alarms: AlarmView[];
+}
+
+/** Counters since the runtime started; the metrics and the benchmarks read them. */
+export interface RuntimeStats {
+  valueChanges: number;
+  alarmEvaluations: number;
+  alarmTransitions: number;
+  activeAlarms: number;
+  scriptRuns: number;
+  scriptErrors: number;
+  scriptTimeouts: number;
+  writes: number;
+  writeFailures: number;
+  quality: Record<Quality, number>;
+}
+
+export interface HealthView {
+  connections: ConnectionHealth[];
+  tags: TagCounts;
+  stats: RuntimeStats;
+}
+
+/** What the local read API and `site inspect` see of a live runtime. */
+export interface RuntimeView {
+  instances(): InstanceView[];
+  instance(name: string): InstanceView | undefined;
+  health(): HealthView;
+}

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SiteStatus } from "../../schemas/types.js";
+import { type GitServer, startGitServer } from "../helpers/git-server.js";
+import { type Plc, startPlc } from "../helpers/plc.js";
+import { STATUS, show } from "./helpers.js";
+import {
+  alarm,
+  attr,
+  instanceYaml,
+  liveReconciler,
+  liveSite,
+  pumpRepo,
+  pumpVariables,
+  until,
+} from "./runtime-helpers.js";
+
+let server: GitServer;
+beforeAll(async () => {
+  server = await startGitServer();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+describe("the site runtime against a real OPC UA server", () => {
+  let plc: Plc;
+  beforeAll(async () => {
+    plc = await startPlc({ variables: [...pumpVariables("P1"), ...pumpVariables("P2")] });
+  });
+  afterAll(async () => {
+    await plc.stop();
+  });
+
+  it("values flow into the attribute table; every alarm type activates and clears; scripts run on every trigger", async () => {
+    const { site, live, fleet } = await liveSite(server, pumpRepo(plc.endpoint));
+    try {
+      const r = await site.once();
+      expect(r.applied).toEqual(["P1"]);
+      const v = () => live.instance("P1");
+      // Values from the server, with good quality and the source timestamp.
+      await until("first values", () => attr(v(), "Speed")?.value === 1000);
+      expect(attr(v(), "Speed")).toMatchObject({ quality: "good" });
+      expect(Date.parse(attr(v(), "Speed")!.timestamp!)).toBeGreaterThan(Date.now() - 60_000);
+      expect(attr(v(), "Running")).toMatchObject({ value: true, quality: "good" });
+      expect(v()!.result).toBe("pass");
+      for (const a of ["OverSpeed", "LevelBand", "Stopped", "Surge"]) expect(alarm(v(), a)?.active).toBe(false);
+
+      // threshold → active, onTrigger runs CountTrip, which calls One through callScript.
+      plc.set("P1.Speed", 1500);
+      await until("OverSpeed active", () => alarm(v(), "OverSpeed")?.active);
+      await until("onTrigger ran", () => attr(v(), "Trips")?.value === 1);
+      // onChange ran on the Speed change.
+      await until("onChange ran", () => attr(v(), "LastSpeed")?.value === 1500);
+      plc.set("P1.Speed", 1400);
+      await until("OverSpeed normal", () => alarm(v(), "OverSpeed")?.active === false);
+      expect(attr(v(), "Trips")?.value).toBe(1);
+
+      // range: active outside [1, 9]; the expression trigger fires on its rising edge only.
+      plc.set("P1.Level", 9.5);
+      await until("LevelBand active", () => alarm(v(), "LevelBand")?.active);
+      await until("expression ran", () => attr(v(), "HighSeen")?.value === 1);
+      plc.set("P1.Level", 9.7);
+      await until("value seen", () => attr(v(), "Level")?.value === 9.7);
+      plc.set("P1.Level", 5);
+      await until("LevelBand normal", () => alarm(v(), "LevelBand")?.active === false);
+      expect(attr(v(), "HighSeen")?.value).toBe(1);
+
+      // match
+      plc.set("P1.Running", false);
+      await until("Stopped active", () => alarm(v(), "Stopped")?.active);
+      plc.set("P1.Running", true);
+      await until("Stopped normal", () => alarm(v(), "Stopped")?.active === false);
+
+      // rateOfChange: +500 in well under a second is over 50/s; then a slow change clears it.
+      plc.set("P1.Flow", 510);
+      await until("Surge active", () => alarm(v(), "Surge")?.active);
+      await new Promise((r) => setTimeout(r, 1200));
+      plc.set("P1.Flow", 511);
+      await until("Surge normal", () => alarm(v(), "Surge")?.active === false);
+
+      // interval
+      const ticks = attr(v(), "Ticks")!.value as number;
+      await until("interval ran", () => (attr(v(), "Ticks")!.value as number) >= ticks + 3);
+
+      // A write to a readWrite data attribute reaches the server; the table follows the device.
+      plc.set("P1.Request", 21);
+      await until("write reached the server", () => plc.get("P1.Setpoint") === 42);
+      await until("the table shows the device's value", () => attr(v(), "Setpoint")?.value === 42);
+
+      // Transitions are in the event log with their timestamps.
+      live.events.flush();
+      const alarms = site.store.events({ instance: "P1", limit: 100 }).filter((e) => e.kind === "alarm");
+      expect(alarms.map((e) => e.message.split(":")[0])).toEqual([
+        "OverSpeed active",
+        "OverSpeed normal",
+        "LevelBand active",
+        "LevelBand normal",
+        "Stopped active",
+        "Stopped normal",
+        "Surge active",
+        "Surge normal",
+      ]);
+      expect(alarms.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+
+      // The status branch carries health: connection, tag and quality counts, alarms and script counters.
+      plc.set("P1.Speed", 1600);
+      await until("OverSpeed active again", () => alarm(v(), "OverSpeed")?.active);
+      await site.once();
+      const status = show<SiteStatus>(fleet.bare, STATUS, "status.json");
+      expect(status.health.connections).toEqual([
+        expect.objectContaining({ name: "plc", state: "connected", error: null }),
+      ]);
+      expect(status.health.tags).toEqual({ resolved: 6, unresolved: 0, bad: 0 });
+      expect(status.health.quality).toEqual({ good: 6, uncertain: 0, bad: 0 });
+      expect(status.health.alarms).toEqual({ active: 1 });
+      expect(status.health.scripts).toEqual({ errors: 0, timeouts: 0, notLoaded: 0 });
+      expect(status.instances.P1?.activeAlarms).toEqual([
+        expect.objectContaining({ path: "OverSpeed", priority: 700 }),
+      ]);
+      plc.set("P1.Speed", 1000);
+    } finally {
+      await site.stop();
+    }
+  });
+
+  it("a script-written static value survives a restart and is reset by a new revision", async () => {
+    const files = pumpRepo(plc.endpoint, ["P2"]);
+    const { site, live, fleet } = await liveSite(server, files);
+    const stateDir = site.config.stateDir;
+    let running = site;
+    try {
+      await site.once();
+      plc.set("P2.Speed", 1500);
+      await until("onTrigger wrote Trips", () => attr(live.instance("P2"), "Trips")?.value === 1);
+      plc.set("P2.Speed", 1000);
+      await site.stop();
+      // Restart on the same state directory: the written value is back before any trigger.
+      const again = await liveReconciler(fleet.url, { stateDir });
+      running = again.site;
+      await again.site.once();
+      expect(attr(again.live().instance("P2"), "Trips")?.value).toBe(1);
+      // A new revision of the instance resets it to the package's value.
+      await fleet.change({ "instances/p2.yaml": instanceYaml("P2", "overrides:\n  HighSeen: 5\n") });
+      const r = await again.site.once();
+      expect(r.applied).toEqual(["P2"]);
+      expect(attr(again.live().instance("P2"), "Trips")?.value).toBe(0);
+      expect(attr(again.live().instance("P2"), "HighSeen")?.value).toBe(5);
+    } finally {
+      await running.stop();
+    }
+  });
+});
