@@ -146,6 +146,34 @@ function program(run: (p: Promise<number>) => void): Command {
         .env("SCADALINK_HEARTBEAT_INTERVAL"),
     )
     .addOption(
+      new Option(
+        "--runtime <kind>",
+        "opcua: run the instances against their OPC UA servers; none: apply and report packages without devices",
+      )
+        .choices(["opcua", "none"])
+        .default("opcua")
+        .env("SCADALINK_RUNTIME"),
+    )
+    .addOption(
+      new Option(
+        "--api-port <port>",
+        "serve instances, /health, /healthz and /metrics on 127.0.0.1 (0: any free port, written to api.json; off: none)",
+      )
+        .default("0")
+        .env("SCADALINK_API_PORT"),
+    )
+    .addOption(
+      new Option("--settle <seconds>", "how long a new instance may take to connect and get values before it is judged")
+        .default("5")
+        .env("SCADALINK_SETTLE"),
+    )
+    .addOption(
+      new Option(
+        "--accept-unknown-certificates",
+        "trust OPC UA server certificates not in <state-dir>/pki/trusted (keeps them there)",
+      ).env("SCADALINK_ACCEPT_UNKNOWN_CERTIFICATES"),
+    )
+    .addOption(
       new Option("--log-level <level>", "log level (JSON logs on stdout)").default("info").env("SCADALINK_LOG_LEVEL"),
     )
     .addHelpText(

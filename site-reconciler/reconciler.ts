@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
+import { Registry } from "prom-client";
 import { API_VERSION } from "../controller/compiler/constants.js";
 import { validatorFor } from "../controller/compiler/schema/validate-schema.js";
 import { toJson } from "../controller/deploy/layout.js";
@@ -17,6 +18,8 @@ import type {
   SiteManifest,
   SyncState,
 } from "../schemas/types.js";
+import { type LoopMetrics, loopMetrics, siteMetrics } from "./api/metrics.js";
+import { type Api, type ApiHealth, removeApiFile, startApi, writeApiFile } from "./api/server.js";
 import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
@@ -24,6 +27,7 @@ import { acquireLock, StateDirLockedError } from "./lock.js";
 import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
 import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
+import type { RuntimeView } from "./runtime/view.js";
 import { secretLookup } from "./secrets.js";
 import { statusBody } from "./status/build.js";
 import { dueRecords, type ReleaseView } from "./status/records.js";
@@ -89,6 +93,36 @@ export interface LoopResult {
 }
 
 export const DB_FILE = "site.db";
+
+/** How soon a loop follows a change the runtime reports. */
+const KICK_MS = 1000;
+
+function isView(r: Runtime): r is Runtime & RuntimeView {
+  const v = r as Partial<RuntimeView>;
+  return typeof v.instances === "function" && typeof v.instance === "function" && typeof v.health === "function";
+}
+
+/** The read API of a runtime that runs no devices: no live values. */
+const NO_VIEW: RuntimeView = {
+  instances: () => [],
+  instance: () => undefined,
+  health: () => ({
+    connections: [],
+    tags: { resolved: 0, unresolved: 0, bad: 0 },
+    stats: {
+      valueChanges: 0,
+      alarmEvaluations: 0,
+      alarmTransitions: 0,
+      activeAlarms: 0,
+      scriptRuns: 0,
+      scriptErrors: 0,
+      scriptTimeouts: 0,
+      writes: 0,
+      writeFailures: 0,
+      quality: { good: 0, uncertain: 0, bad: 0 },
+    },
+  }),
+};
 
 /** The store's applied revisions and refusals, read once per loop after the apply. */
 interface Applied {
@@ -212,6 +246,9 @@ export class Reconciler {
     await this.report(report, r, held);
     this.prune();
     r.durationMs = performance.now() - t0;
+    this.lastLoop = { at: this.now(), sync: r.sync };
+    this.loopMetrics?.loopDuration.observe(r.durationMs / 1000);
+    if (this.lastPoll) this.loopMetrics?.lastPoll.set(this.lastPoll.getTime() / 1000);
     return r;
   }
 
@@ -485,19 +522,83 @@ export class Reconciler {
   start(): void {
     const tick = async () => {
       if (this.stopped) return;
+      this.timer = undefined;
       this.running = this.once().catch((e) => this.log.error({ err: message(e) }, "loop failed"));
       await this.running;
       this.running = undefined;
       if (!this.stopped) this.timer = setTimeout(tick, this.config.pollIntervalMs);
     };
+    this.tick = tick;
+    // A change the runtime sees (a connection lost, an alarm raised) is reported soon, not at the next poll.
+    this.runtime.subscribe?.(() => this.soon());
     void tick();
   }
 
-  /** Finishes the loop under way, then closes the runtime, the store and the lock. */
+  private tick: (() => Promise<void>) | undefined;
+
+  /** Brings the next loop forward to within KICK_MS (only while waiting for the next poll). */
+  private soon(): void {
+    if (this.stopped || !this.tick || !this.timer || this.kicked) return;
+    this.kicked = true;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.kicked = false;
+      void this.tick?.();
+    }, KICK_MS);
+  }
+
+  private kicked = false;
+
+  /**
+   * Serves the local read API on 127.0.0.1:port (0: any free port) and writes api.json into the state directory so
+   * `site inspect` finds it. Returns the port.
+   */
+  async serve(port: number, host = "127.0.0.1"): Promise<number> {
+    const registry = new Registry();
+    const view = isView(this.runtime) ? this.runtime : NO_VIEW;
+    siteMetrics(registry, view, this.config.site);
+    this.loopMetrics = loopMetrics(registry);
+    this.api = await startApi({
+      port,
+      host,
+      view,
+      site: this.config.site,
+      registry,
+      log: this.log,
+      deployCommit: () => this.store.meta("deployCommit") ?? null,
+      healthy: () => this.health(),
+    });
+    writeApiFile(resolve(this.config.stateDir), this.api.port);
+    this.log.info({ port: this.api.port }, "site API listening on loopback");
+    return this.api.port;
+  }
+
+  private api: Api | undefined;
+  private loopMetrics: LoopMetrics | undefined;
+  private lastLoop: { at: Date; sync: SyncState } | undefined;
+
+  /** Healthy while loops keep completing: the last one ended within three poll intervals (at least a minute). */
+  private health(): ApiHealth {
+    const last = this.lastLoop;
+    if (!last) return { ok: false, lastLoop: null, message: "no loop completed yet" };
+    const age = this.now().getTime() - last.at.getTime();
+    const ok = age <= Math.max(3 * this.config.pollIntervalMs, 60_000);
+    return {
+      ok,
+      lastLoop: last.at.toISOString(),
+      message: ok ? last.sync.message : `no loop completed for ${Math.round(age / 1000)} s`,
+    };
+  }
+
+  /** Finishes the loop under way, then closes the API, the runtime, the store and the lock. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    if (this.api) {
+      removeApiFile(resolve(this.config.stateDir));
+      await this.api.close();
+    }
     await this.runtime.close();
     this.store.close();
     this.lock.release();

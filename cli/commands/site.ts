@@ -10,7 +10,7 @@ import {
   readApiFile,
 } from "../../site-reconciler/api/server.js";
 import { StateDirLockedError } from "../../site-reconciler/lock.js";
-import { DB_FILE, Reconciler } from "../../site-reconciler/reconciler.js";
+import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/reconciler.js";
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
 import { positive } from "../options.js";
 import { palette } from "../output/color.js";
@@ -25,6 +25,10 @@ export interface SiteOptions {
   once?: boolean;
   pollInterval: string;
   heartbeatInterval: string;
+  runtime: "opcua" | "none";
+  apiPort: string;
+  settle: string;
+  acceptUnknownCertificates?: boolean;
   logLevel: string;
 }
 
@@ -36,6 +40,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
     ["--state-dir (or SCADALINK_STATE_DIR)", o.stateDir],
   ] as const)
     if (!value) throw new UsageError(`${flag} is required`);
+  const port = apiPort(o.apiPort);
   const log = pino({ level: o.logLevel, base: { component: "site", site: o.site } });
   let reconciler: Reconciler;
   try {
@@ -47,6 +52,9 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
         secretsDir: o.secretsDir ? resolve(o.secretsDir) : undefined,
         pollIntervalMs: positive(o.pollInterval, "--poll-interval") * 1000,
         heartbeatMs: positive(o.heartbeatInterval, "--heartbeat-interval") * 1000,
+        settleMs: positive(o.settle, "--settle") * 1000,
+        acceptUnknownCertificates: !!o.acceptUnknownCertificates,
+        ...(o.runtime === "none" ? { runtime: packageRuntime } : {}),
         env,
       },
       log,
@@ -73,10 +81,23 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
     );
     return r.sync.state === "ok" && r.refused.length === 0 ? 0 : 1;
   }
+  try {
+    if (port !== undefined) await reconciler.serve(port);
+  } catch (e) {
+    await reconciler.stop();
+    throw new UsageError(`--api-port ${o.apiPort}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   reconciler.start();
   log.info({ repo: redactUrl(o.repo!), pollSeconds: Number(o.pollInterval) }, "site reconciler started");
   await stopOnSignal(log, "loop", () => reconciler.stop());
   return 0;
+}
+
+function apiPort(value: string): number | undefined {
+  if (value === "off") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`--api-port ${value}: a port (0-65535) or off`);
+  return n;
 }
 
 export interface SiteInspectOptions {

@@ -5,7 +5,7 @@ import type { ArtifactDataConnection, TagCounts } from "../../schemas/types.js";
 import type { Store } from "../store/store.js";
 import type { EvidenceItem, InstanceState } from "../types.js";
 import { BufferedEvents } from "./instance/events.js";
-import { InstanceRuntime } from "./instance/instance.js";
+import { type AlarmTransition, InstanceRuntime } from "./instance/instance.js";
 import { OpcuaConnection } from "./opcua/connection.js";
 import { loadOpcua, type OpcuaModule } from "./opcua/load.js";
 import { judge } from "./outcome.js";
@@ -26,6 +26,8 @@ export interface LiveRuntimeOptions {
   /** OPC UA servers whose certificate is not in pki/trusted are accepted (and their certificate kept) when true. */
   acceptUnknownCertificates?: boolean;
   now?: () => number;
+  /** Told of every alarm transition (see AlarmTransition). */
+  onAlarm?: (e: AlarmTransition) => void;
 }
 
 interface Loaded {
@@ -131,6 +133,7 @@ export class LiveRuntime implements Runtime, RuntimeView {
         stats: this.stats,
         log: this.o.log,
         now: this.now,
+        onAlarm: this.o.onAlarm,
       });
       l.rt = rt;
       try {

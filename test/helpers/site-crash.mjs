@@ -232,7 +232,20 @@ export function checkConverged(store, want) {
  * kill.marker. Resolves when it has exited: code, signal, the log lines, and when each marker was seen.
  */
 function runSite(o, kill) {
-  const args = [o.bin, "site", "--site", o.site, "--repo", o.url, "--state-dir", o.stateDir, "--once"];
+  // The apply's crash safety is under test, not devices: no OPC UA connections (--runtime none).
+  const args = [
+    o.bin,
+    "site",
+    "--site",
+    o.site,
+    "--repo",
+    o.url,
+    "--state-dir",
+    o.stateDir,
+    "--once",
+    "--runtime",
+    "none",
+  ];
   args.push("--log-level", "debug");
   return new Promise((resolve, reject) => {
     const t0 = performance.now();

@@ -138,7 +138,20 @@ describe("secrets on the site", () => {
       outputs.push(r.stdout, r.stderr);
       return r;
     };
-    const site = ["site", "--site", "plant-north", "--repo", f.url, "--state-dir", state, "--once"];
+    // The lifecycle runtime: these connections' PLCs do not exist (runtime-faults.test.ts sends a canary password
+    // to a real OPC UA server).
+    const site = [
+      "site",
+      "--site",
+      "plant-north",
+      "--repo",
+      f.url,
+      "--state-dir",
+      state,
+      "--once",
+      "--runtime",
+      "none",
+    ];
 
     // Missing: the instance using the connection is login-blocked, and the message names the secret only.
     const missing = await run([...site, "--log-level", "debug"], { SCADALINK_SECRET_PLC_B_PASSWORD: "" });

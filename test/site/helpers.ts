@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { Logger } from "pino";
 import { Controller } from "../../controller/controller.js";
 import { packageRuntime, Reconciler, type ReconcilerConfig } from "../../site-reconciler/reconciler.js";
 import { AUTO, DEPLOY, git, quiet, tempDir } from "../controller/helpers.js";
@@ -54,7 +55,11 @@ export async function fleet(server: GitServer, files: Record<string, string | un
 }
 
 /** A reconciler for the site on a fresh (or given) state directory; logs go nowhere unless asked. */
-export function reconciler(url: string, extra: Partial<ReconcilerConfig> = {}, log = quiet): Promise<Reconciler> {
+export function reconciler(
+  url: string,
+  extra: Partial<ReconcilerConfig> = {},
+  log: Logger = quiet,
+): Promise<Reconciler> {
   return Reconciler.create(
     {
       site: SITE,

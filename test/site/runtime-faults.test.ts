@@ -1,9 +1,12 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SiteStatus } from "../../schemas/types.js";
 import { type GitServer, startGitServer } from "../helpers/git-server.js";
 import { startPlc } from "../helpers/plc.js";
-import { STATUS, show } from "./helpers.js";
+import { git, STATUS, show } from "./helpers.js";
 import { attr, instanceYaml, liveSite, PUMP, pumpRepo, pumpVariables, until } from "./runtime-helpers.js";
 
 let server: GitServer;
@@ -90,12 +93,27 @@ describe("the site runtime when devices misbehave", () => {
       });
       await missing.site.stop();
 
-      const right = await liveSite(server, pumpRepo(plc.endpoint, ["P1"], auth), {
-        env: { SCADALINK_SECRET_PLC_PASSWORD: "right-horse-battery" },
-      });
+      // The right password: a real session. It appears nowhere the site writes (logs at trace, status, store).
+      const logs: string[] = [];
+      const log = pino({ level: "trace" }, { write: (line: string) => logs.push(line) });
+      const right = await liveSite(
+        server,
+        pumpRepo(plc.endpoint, ["P1"], auth),
+        { env: { SCADALINK_SECRET_PLC_PASSWORD: "right-horse-battery" } },
+        log,
+      );
       await right.site.once();
       expect(right.live.instance("P1")).toMatchObject({ result: "pass" });
       expect(attr(right.live.instance("P1"), "Speed")).toMatchObject({ value: 1000, quality: "good" });
+      expect(logs.length).toBeGreaterThan(3);
+      const written = [
+        ...logs,
+        git(right.fleet.bare, "log", "-p", "--all"),
+        ...readdirSync(right.site.config.stateDir, { recursive: true, withFileTypes: true })
+          .filter((d) => d.isFile())
+          .map((d) => readFileSync(join(d.parentPath, d.name)).toString("latin1")),
+      ];
+      for (const text of written) expect(text).not.toContain("right-horse-battery");
       await right.site.stop();
     } finally {
       await plc.stop();

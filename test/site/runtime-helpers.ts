@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Reconciler, ReconcilerConfig } from "../../site-reconciler/reconciler.js";
 import { LiveRuntime } from "../../site-reconciler/runtime/live-runtime.js";
 import type { InstanceView } from "../../site-reconciler/runtime/view.js";
@@ -105,29 +106,38 @@ export interface LiveSite {
 export async function liveReconciler(
   url: string,
   extra: Partial<ReconcilerConfig> = {},
+  log?: Logger,
 ): Promise<{ site: Reconciler; live: () => LiveRuntime }> {
   let live: LiveRuntime | undefined;
-  const site = await reconciler(url, {
-    runtime: async (ctx) => {
-      live = await LiveRuntime.create({ ...ctx, settleMs: 3000, retryUnresolvedMs: 500 });
-      return live;
+  const site = await reconciler(
+    url,
+    {
+      runtime: async (ctx) => {
+        live = await LiveRuntime.create({ ...ctx, settleMs: 3000, retryUnresolvedMs: 500 });
+        return live;
+      },
+      ...extra,
     },
-    ...extra,
-  });
+    log,
+  );
   return { site, live: () => live! };
 }
 
-export async function liveSite(server: GitServer, files: Files, extra: Partial<ReconcilerConfig> = {}) {
+export async function liveSite(server: GitServer, files: Files, extra: Partial<ReconcilerConfig> = {}, log?: Logger) {
   const f = await fleet(server, files);
-  const { site, live } = await liveReconciler(f.url, extra);
+  const { site, live } = await liveReconciler(f.url, extra, log);
   return { fleet: f, site, live: live() };
 }
 
 /** Polls until `check` returns a value other than undefined/false, or fails after `ms`. */
-export async function until<T>(what: string, check: () => T | undefined | false, ms = 10_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 10_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));

@@ -44,6 +44,17 @@ export interface InstanceDeps {
   stats: RuntimeStats;
   log: Logger;
   now: () => number;
+  /** Told of every alarm transition with the source time of the value that caused it (latency metrics). */
+  onAlarm?: (e: AlarmTransition) => void;
+}
+
+export interface AlarmTransition {
+  instance: string;
+  path: string;
+  active: boolean;
+  /** When the transition was evaluated, and the source time of the value behind it (ms since epoch). */
+  at: number;
+  sourceTime: number;
 }
 
 /** Runs of scripts one trigger may cause in a row (a script setting an attribute whose onChange script sets…). */
@@ -202,7 +213,9 @@ export class InstanceRuntime {
     const holds = triggerHolds(alarm.def.trigger, current, previous);
     if (holds === undefined || holds === alarm.active) return;
     alarm.active = holds;
-    alarm.since = new Date(this.d.now()).toISOString();
+    const now = this.d.now();
+    alarm.since = new Date(now).toISOString();
+    this.d.onAlarm?.({ instance: this.name, path: alarm.def.path, active: holds, at: now, sourceTime: current.at });
     this.d.stats.alarmTransitions++;
     const words = `${alarm.def.path} ${holds ? "active" : "normal"}: ${describeTrigger(alarm.def.trigger, current.value)}`;
     this.d.events.alarm(this.name, alarm.def.path, holds, alarm.since, words);
