@@ -4,9 +4,9 @@ import { didYouMean } from "../text.js";
 import { type DataType, fitValue, NUMERIC_TYPES } from "./values.js";
 
 /** The script API of section 2.8. */
-const API = ["attributes", "callScript", "callShared", "log", "now"];
+export const API = ["attributes", "callScript", "callShared", "log", "now"];
 /** Language built-ins with no I/O and no way out of the sandbox. */
-const BUILTINS = [
+export const BUILTINS = [
   "Math",
   "JSON",
   "Number",
