@@ -267,4 +267,31 @@ describe("the site runtime when devices misbehave", () => {
       await plc.stop();
     }
   });
+
+  it("a secure channel the client cannot trust is host-bridge-blocked; once trusted, Sign works", async () => {
+    const plc = await startPlc({ variables: pumpVariables("P1") });
+    const secure = (files: Record<string, string | undefined>) => ({
+      ...files,
+      "sites/north.yaml": files["sites/north.yaml"]!.replace(
+        "auth: { type: anonymous }",
+        "auth: { type: anonymous }\n    securityMode: Sign\n    securityPolicy: Basic256Sha256",
+      ),
+    });
+    try {
+      const untrusted = await liveSite(server, secure(pumpRepo(plc.endpoint)));
+      await untrusted.site.once();
+      expect(untrusted.live.instance("P1")).toMatchObject({ result: "host-bridge-blocked" });
+      expect(untrusted.live.health().connections[0]).toMatchObject({ state: "blocked" });
+      await untrusted.site.stop();
+
+      const trusted = await liveSite(server, secure(pumpRepo(plc.endpoint)), { acceptUnknownCertificates: true });
+      await trusted.site.once();
+      expect(trusted.live.instance("P1")?.message ?? null).toBeNull();
+      expect(trusted.live.instance("P1")).toMatchObject({ result: "pass" });
+      expect(attr(trusted.live.instance("P1"), "Speed")).toMatchObject({ value: 1000, quality: "good" });
+      await trusted.site.stop();
+    } finally {
+      await plc.stop();
+    }
+  });
 });

@@ -113,7 +113,12 @@ export async function liveReconciler(
     url,
     {
       runtime: async (ctx) => {
-        live = await LiveRuntime.create({ ...ctx, settleMs: 3000, retryUnresolvedMs: 500 });
+        live = await LiveRuntime.create({
+          ...ctx,
+          settleMs: 3000,
+          retryUnresolvedMs: 500,
+          acceptUnknownCertificates: extra.acceptUnknownCertificates,
+        });
         return live;
       },
       ...extra,

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SiteStatus } from "../../schemas/types.js";
+import type { ExecutionRecord, SiteStatus } from "../../schemas/types.js";
 import { type GitServer, startGitServer } from "../helpers/git-server.js";
 import { type Plc, startPlc } from "../helpers/plc.js";
-import { STATUS, show } from "./helpers.js";
+import { y } from "../helpers/repo.js";
+import { git, STATUS, show } from "./helpers.js";
 import {
   alarm,
   attr,
@@ -147,6 +148,58 @@ describe("the site runtime against a real OPC UA server", () => {
       expect(attr(again.live().instance("P2"), "HighSeen")?.value).toBe(5);
     } finally {
       await running.stop();
+    }
+  });
+
+  it("execution records take their result from what happened, with live evidence on the status branch", async () => {
+    const files = {
+      ...pumpRepo(plc.endpoint, ["P3", "P4"]),
+      "scadalink.yaml": "kind: Repository\nrollout: batch\n",
+      "batches/wave1.yaml": y`
+        kind: Batch
+        name: wave1
+        select:
+          instances: [plant-north/P3, plant-north/P4]
+        phase: execute
+        evidence: [values-snapshot, alarm-states, connection-health, event-log]
+      `,
+    };
+    // P3's tags exist; P4's do not (yet): pass and data-mismatch.
+    for (const v of pumpVariables("P3")) plc.add(v);
+    const { site, live, fleet } = await liveSite(server, files);
+    try {
+      await site.once();
+      const record = (n: string) => show<ExecutionRecord>(fleet.bare, STATUS, `batches/wave1/${n}.json`);
+      expect(record("P3")).toMatchObject({ result: "pass", message: null });
+      expect(record("P4")).toMatchObject({
+        result: "data-mismatch",
+        message: expect.stringMatching(/6 tag\(s\) not found/),
+      });
+      const evidence = (n: string, item: string) =>
+        show<Record<string, unknown>>(fleet.bare, STATUS, record(n).evidence.find((e) => e.item === item)!.path);
+      const values = evidence("P3", "values-snapshot") as {
+        attributes: { path: string; value: unknown; quality: string }[];
+      };
+      expect(values.attributes.find((a) => a.path === "Speed")).toMatchObject({ value: 1000, quality: "good" });
+      expect((evidence("P3", "alarm-states") as { alarms: unknown[] }).alarms).toHaveLength(4);
+      expect(evidence("P4", "connection-health")).toMatchObject({
+        result: "data-mismatch",
+        connections: [expect.objectContaining({ name: "plc", state: "connected" })],
+        tags: { resolved: 0, unresolved: 6, bad: 0 },
+      });
+      const eventLog = git(
+        fleet.bare,
+        "show",
+        `${STATUS}:${record("P4").evidence.find((e) => e.item === "event-log")!.path}`,
+      );
+      expect(eventLog).toMatch(/"kind":"deploy"/);
+      // The tags appear: the next loop records P4 again, now pass.
+      for (const v of pumpVariables("P4")) plc.add(v);
+      await until("P4 resolved", () => attr(live.instance("P4"), "Speed")?.quality === "good", 5000);
+      await site.once();
+      expect(record("P4")).toMatchObject({ result: "pass" });
+    } finally {
+      await site.stop();
     }
   });
 });

@@ -281,10 +281,13 @@ export class InstanceRuntime {
       const previous: Sample = { value: a.value, at: a.at };
       const changed = a.value !== value;
       const now = this.d.now();
+      const timestamp = new Date(now).toISOString();
+      // Persisted before the table changes: a script stopped by its timeout inside this call leaves both as they were
+      // or both written.
+      this.d.persistStatic(path, value, timestamp);
       a.value = value;
       a.at = now;
-      a.timestamp = new Date(now).toISOString();
-      this.d.persistStatic(path, value, a.timestamp);
+      a.timestamp = timestamp;
       this.changed(path, previous, changed);
       return;
     }
