@@ -294,4 +294,29 @@ describe("the site runtime when devices misbehave", () => {
       await plc.stop();
     }
   });
+
+  it("a connection lost turns only its own attributes bad; the instance's other connection keeps delivering", async () => {
+    const a = await startPlc({ variables: pumpVariables("P1").filter((v) => v.id !== "P1.Flow") });
+    const b = await startPlc({ variables: [{ id: "P1.Flow", dataType: "Double", value: 10 }] });
+    const files = pumpRepo(a.endpoint);
+    files["sites/north.yaml"] =
+      `${files["sites/north.yaml"]}  - { name: plc2, endpoint: "${b.endpoint}", reconnectIntervalMs: 500 }\n`;
+    files["instances/p1.yaml"] = instanceYaml("P1", "bindings:\n  Flow: { connection: plc2 }\n");
+    const { site, live } = await liveSite(server, files);
+    try {
+      await site.once();
+      await until("both connected", () => attr(live.instance("P1"), "Flow")?.quality === "good");
+      await b.stop();
+      await until("Flow bad", () => attr(live.instance("P1"), "Flow")?.quality === "bad", 2000);
+      expect(attr(live.instance("P1"), "Speed")?.quality).toBe("good");
+      a.set("P1.Speed", 1111);
+      await until("plc still delivers", () => attr(live.instance("P1"), "Speed")?.value === 1111);
+      await site.once();
+      expect(live.instance("P1")).toMatchObject({ result: "network-blocked", message: expect.stringMatching(/^plc2/) });
+    } finally {
+      await site.stop();
+      await a.stop();
+      await b.stop();
+    }
+  });
 });

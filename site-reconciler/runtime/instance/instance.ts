@@ -113,7 +113,7 @@ export class InstanceRuntime {
     this.loadScripts(pkg.scripts);
     for (const [conn, tags] of this.bindings()) {
       this.connections.add(conn);
-      this.d.connection(conn)?.watch(this.name, tags, this.sink());
+      this.d.connection(conn)?.watch(this.name, tags, this.sink(conn));
     }
     // Static attributes have their values now: alarms and expressions on them are evaluated once at start.
     for (const a of this.attrs.values()) if (a.def.source === "static") this.changed(a.def.path, undefined);
@@ -162,7 +162,7 @@ export class InstanceRuntime {
     return by;
   }
 
-  private sink(): WatchSink {
+  private sink(connection: string): WatchSink {
     return {
       value: (path, value, quality, sourceTime) => this.onValue(path, value, quality, sourceTime),
       status: (path, status, message) => {
@@ -174,7 +174,7 @@ export class InstanceRuntime {
       },
       lost: (message) => {
         for (const a of this.attrs.values())
-          if (a.def.source === "data") {
+          if (a.def.source === "data" && a.def.connection === connection) {
             a.quality = "bad";
             a.message = message;
           }
