@@ -540,7 +540,7 @@ describe("timeouts and failures", () => {
     const elapsed = performance.now() - t0;
     expect(r).toEqual({ ok: false, error: "timed out after 100 ms", timedOut: true });
     expect(elapsed).toBeGreaterThanOrEqual(90);
-    expect(elapsed).toBeLessThan(600);
+    expect(elapsed).toBeLessThan(2000);
     expect(value(s.run("Ok"))).toBe(1);
   });
 
@@ -574,7 +574,7 @@ describe("timeouts and failures", () => {
     ]);
     const t0 = performance.now();
     expect(s.run("Outer")).toMatchObject({ ok: false, timedOut: true });
-    expect(performance.now() - t0).toBeLessThan(600);
+    expect(performance.now() - t0).toBeLessThan(2000);
     expect(value(s.run("Ok"))).toBe("fine");
   });
 
