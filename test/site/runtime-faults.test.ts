@@ -319,4 +319,26 @@ describe("the site runtime when devices misbehave", () => {
       await b.stop();
     }
   });
+
+  it("an instance disabled while its server is down has no monitored items once the server is back", async () => {
+    let plc = await startPlc({ variables: [...pumpVariables("P1"), ...pumpVariables("P2")] });
+    const { site, live, fleet } = await liveSite(server, pumpRepo(plc.endpoint, ["P1", "P2"]));
+    try {
+      await site.once();
+      await until("both monitored", () => plc.monitoredItems() === 12);
+      await plc.stop();
+      await until("connection lost", () => live.health().connections[0]?.state === "disconnected", 2000);
+      await fleet.change({ "instances/p1.yaml": instanceYaml("P1", "state: disabled\n") });
+      await site.once();
+      expect(live.instance("P1")).toMatchObject({ running: false });
+      plc = await plc.restart();
+      await until("P2 back", () => plc.monitoredIds().filter((id) => id.startsWith("P2.")).length === 6, 10_000);
+      await until("P1's items gone", () => plc.monitoredIds().every((id) => id.startsWith("P2.")), 5000);
+      plc.set("P2.Speed", 1212);
+      await until("P2 delivers", () => attr(live.instance("P2"), "Speed")?.value === 1212);
+    } finally {
+      await site.stop();
+      await plc.stop();
+    }
+  });
 });

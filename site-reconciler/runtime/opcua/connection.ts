@@ -91,6 +91,8 @@ export class OpcuaConnection {
   private subscription: ClientSubscription | undefined;
   private limits = { perRead: DEFAULT_PER_CALL, perMonitor: DEFAULT_PER_CALL };
   private readonly watches = new Map<string, Watch>();
+  /** Groups of owners that stopped watching while the connection was down. */
+  private orphans: ClientMonitoredItemGroup[] = [];
   private work: Promise<void> = Promise.resolve();
   private busy = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -149,10 +151,17 @@ export class OpcuaConnection {
     w.closed = true;
     this.watches.delete(owner);
     const groups = w.groups.splice(0);
-    if (groups.length && this.state === "connected")
-      this.enqueue(async () => {
-        await Promise.all(groups.map((g) => g.terminate().catch(() => undefined)));
-      });
+    // While node-opcua reconnects, the groups would be re-created on the server with the subscription: they are
+    // deleted once the connection is back.
+    if (this.state === "connected") this.terminate(groups);
+    else this.orphans.push(...groups);
+  }
+
+  private terminate(groups: ClientMonitoredItemGroup[]): void {
+    if (!groups.length) return;
+    this.enqueue(async () => {
+      await Promise.all(groups.map((g) => g.terminate().catch(() => undefined)));
+    });
   }
 
   /** Per status, how many of the watched tags stand there. */
@@ -280,7 +289,12 @@ export class OpcuaConnection {
       this.setState("disconnected", msg, null);
       for (const w of this.watches.values()) w.sink.lost(msg);
     });
-    client.on("connection_reestablished", () => this.setState("connected", null, null));
+    client.on("connection_reestablished", () => {
+      this.setState("connected", null, null);
+      this.terminate(this.orphans.splice(0));
+      // Work cut short by the loss (a resolve or monitor call under way) is picked up again.
+      this.pump();
+    });
     this.o.log.info({ connection: config.name, endpoint: config.endpoint }, "data connection up");
     this.attempts = 0;
     this.setState("connected", null, null);
@@ -306,6 +320,7 @@ export class OpcuaConnection {
     this.client = undefined;
     this.session = undefined;
     this.subscription = undefined;
+    this.orphans = [];
     for (const w of this.watches.values()) {
       w.groups = [];
       for (const b of w.bindings) if (b.status === "monitored" || b.status === "refused") b.status = "pending";
