@@ -341,4 +341,29 @@ describe("the site runtime when devices misbehave", () => {
       await plc.stop();
     }
   });
+
+  it("a change the runtime sees is reported on the status branch without waiting for the next poll", async () => {
+    const plc = await startPlc({ variables: pumpVariables("P1") });
+    // The poll interval is an hour: only the runtime's report can bring the loop forward.
+    const { site, fleet } = await liveSite(server, pumpRepo(plc.endpoint));
+    const result = () => {
+      try {
+        return show<SiteStatus>(fleet.bare, STATUS, "status.json").instances.P1?.result;
+      } catch {
+        return undefined;
+      }
+    };
+    try {
+      site.start();
+      await until("first report", () => result() === "pass", 10_000);
+      await plc.stop();
+      await until("the loss reported", () => result() === "network-blocked", 10_000);
+      const status = show<SiteStatus>(fleet.bare, STATUS, "status.json");
+      expect(status.health.connections[0]).toMatchObject({ name: "plc", state: "disconnected" });
+      expect(status.health.quality).toEqual({ good: 0, uncertain: 0, bad: 6 });
+    } finally {
+      await site.stop();
+      await plc.stop();
+    }
+  });
 });
