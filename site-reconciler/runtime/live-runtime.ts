@@ -181,11 +181,6 @@ export class LiveRuntime implements Runtime, RuntimeView {
     };
   }
 
-  /** Runs a script of a running instance (tests and the local API). */
-  call(instance: string, script: string, args: readonly unknown[] = []) {
-    return this.loadedInstances.get(instance)?.rt?.call(script, args);
-  }
-
   async evidence(instance: string, item: EvidenceItem): Promise<unknown> {
     const v = this.instance(instance);
     const l = this.loadedInstances.get(instance);

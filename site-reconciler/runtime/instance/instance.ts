@@ -147,13 +147,6 @@ export class InstanceRuntime {
     }));
   }
 
-  /** Runs a script by canonical path now, then whatever its writes triggered. */
-  call(path: string, args: readonly unknown[] = []): RunResult | undefined {
-    const r = this.runNow(path, args);
-    this.drain();
-    return r;
-  }
-
   private bindings(): Map<string, { path: string; tag: string; declared: PackageAttribute["dataType"] }[]> {
     const by = new Map<string, { path: string; tag: string; declared: PackageAttribute["dataType"] }[]>();
     for (const a of this.d.pkg.attributes)
