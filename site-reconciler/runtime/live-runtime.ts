@@ -280,21 +280,26 @@ export class LiveRuntime implements Runtime, RuntimeView {
   private async settle(): Promise<void> {
     for (;;) {
       const now = this.now();
-      let waiting = false;
-      for (const l of this.loadedInstances.values()) {
-        const rt = l.rt;
-        if (!rt || now - rt.startedAt >= this.settleMs) continue;
-        const conns = [...rt.connections].map((c) => this.connections.get(c));
-        if (conns.some((c) => c && !c.settled())) waiting = true;
-        else if (
-          [...rt.attrs.values()].some(
-            (a) => a.def.source === "data" && a.status === "monitored" && a.timestamp === null,
-          ) &&
-          conns.every((c) => c?.state === "connected")
-        )
-          waiting = true;
-        if (waiting) break;
-      }
+      // Once per poll: a connection's answer is the same for every instance on it.
+      const settled = new Map<string, boolean>();
+      const connectionSettled = (name: string) => {
+        let v = settled.get(name);
+        if (v === undefined) {
+          const c = this.connections.get(name);
+          v = !c || c.settled();
+          settled.set(name, v);
+        }
+        return v;
+      };
+      const waiting = [...this.loadedInstances.values()].some(({ rt }) => {
+        if (!rt || now - rt.startedAt >= this.settleMs) return false;
+        const conns = [...rt.connections];
+        if (!conns.every(connectionSettled)) return true;
+        if (!conns.every((c) => this.connections.get(c)?.state === "connected")) return false;
+        for (const a of rt.attrs.values())
+          if (a.def.source === "data" && a.status === "monitored" && Number.isNaN(a.at)) return true;
+        return false;
+      });
       if (!waiting) return;
       await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     }

@@ -83,7 +83,19 @@ export interface Refusal {
  * instance is one transaction, so a crash leaves it at its old or its new revision.
  */
 export class Store {
+  /** Statements of the runtime's hot paths (events, alarm states, static writes), prepared once. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(readonly db: Database.Database) {}
+
+  private prepared(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
 
   static open(file: string, opts: { readonly?: boolean } = {}): Store {
     const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
@@ -254,9 +266,12 @@ export class Store {
   }
 
   event(at: string, kind: string, message: string, instance?: string): void {
-    this.db
-      .prepare("INSERT INTO events (at, kind, instance, message) VALUES (?, ?, ?, ?)")
-      .run(at, kind, instance ?? null, message);
+    this.prepared("INSERT INTO events (at, kind, instance, message) VALUES (?, ?, ?, ?)").run(
+      at,
+      kind,
+      instance ?? null,
+      message,
+    );
   }
 
   /** Events, oldest first: of one instance (and the site-wide ones) when given. */
@@ -308,12 +323,10 @@ export class Store {
 
   /** A static attribute value written at run time; it survives restarts until a new revision is applied. */
   writeStatic(instance: string, path: string, value: unknown, at: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO static_values (instance, path, value, written_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(instance, path) DO UPDATE SET value = excluded.value, written_at = excluded.written_at`,
-      )
-      .run(instance, path, JSON.stringify(value), at);
+    this.prepared(
+      `INSERT INTO static_values (instance, path, value, written_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(instance, path) DO UPDATE SET value = excluded.value, written_at = excluded.written_at`,
+    ).run(instance, path, JSON.stringify(value), at);
   }
 
   staticValues(instance: string): Map<string, { value: unknown; writtenAt: string }> {
@@ -325,12 +338,10 @@ export class Store {
 
   /** The runtime records an alarm's transition (or its first evaluation). */
   setAlarmState(instance: string, path: string, active: boolean, since: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO alarm_states (instance, path, active, since) VALUES (?, ?, ?, ?)
-         ON CONFLICT(instance, path) DO UPDATE SET active = excluded.active, since = excluded.since`,
-      )
-      .run(instance, path, active ? 1 : 0, since);
+    this.prepared(
+      `INSERT INTO alarm_states (instance, path, active, since) VALUES (?, ?, ?, ?)
+       ON CONFLICT(instance, path) DO UPDATE SET active = excluded.active, since = excluded.since`,
+    ).run(instance, path, active ? 1 : 0, since);
   }
 
   /** Persisted alarm states by instance, then by alarm path (of one instance when given). */

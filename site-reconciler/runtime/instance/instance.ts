@@ -12,8 +12,7 @@ interface Attr {
   def: PackageAttribute;
   value: unknown;
   quality: Quality;
-  timestamp: string | null;
-  /** Source time in ms of the current value (rate of change). */
+  /** Source time in ms of the current value; NaN before the first. Views format it (not every change). */
   at: number;
   status: BindingStatus | null;
   message: string | null;
@@ -98,8 +97,7 @@ export class InstanceRuntime {
         def,
         value: isStatic ? (w ? w.value : def.value) : null,
         quality: isStatic ? "good" : "bad",
-        timestamp: isStatic ? new Date(this.startedAt).toISOString() : null,
-        at: this.startedAt,
+        at: isStatic ? this.startedAt : Number.NaN,
         status: isStatic ? null : "pending",
         message: isStatic ? null : "no value yet",
       });
@@ -134,7 +132,7 @@ export class InstanceRuntime {
       path: a.def.path,
       value: a.value,
       quality: a.quality,
-      timestamp: a.timestamp,
+      timestamp: Number.isNaN(a.at) ? null : new Date(a.at).toISOString(),
     }));
   }
 
@@ -184,7 +182,6 @@ export class InstanceRuntime {
     a.value = value;
     a.quality = quality;
     a.at = sourceTime.getTime();
-    a.timestamp = sourceTime.toISOString();
     a.message = null;
     if (quality === "bad") return;
     this.changed(path, previous, valueChanged);
@@ -280,7 +277,6 @@ export class InstanceRuntime {
       this.d.persistStatic(path, value, timestamp);
       a.value = value;
       a.at = now;
-      a.timestamp = timestamp;
       this.changed(path, previous, changed);
       return;
     }
