@@ -94,8 +94,9 @@ export interface LoopResult {
 
 export const DB_FILE = "site.db";
 
-/** How soon a loop follows a change the runtime reports. */
+/** How soon a loop follows a change the runtime reports, and how close two such loops may start. */
 const KICK_MS = 1000;
+const KICK_GAP_MS = 5000;
 
 function isView(r: Runtime): r is Runtime & RuntimeView {
   const v = r as Partial<RuntimeView>;
@@ -523,10 +524,17 @@ export class Reconciler {
     const tick = async () => {
       if (this.stopped) return;
       this.timer = undefined;
+      this.kicked = false;
+      this.loopStarted = Date.now();
       this.running = this.once().catch((e) => this.log.error({ err: message(e) }, "loop failed"));
       await this.running;
       this.running = undefined;
-      if (!this.stopped) this.timer = setTimeout(tick, this.config.pollIntervalMs);
+      if (this.stopped) return;
+      // A change seen while the loop ran may have come after its report: one more loop soon.
+      const again = this.changedDuringLoop;
+      this.changedDuringLoop = false;
+      this.timer = setTimeout(tick, again ? this.kickDelay() : this.config.pollIntervalMs);
+      this.kicked = again;
     };
     this.tick = tick;
     // A change the runtime sees (a connection lost, an alarm raised) is reported soon, not at the next poll.
@@ -538,16 +546,27 @@ export class Reconciler {
 
   /** Brings the next loop forward to within KICK_MS (only while waiting for the next poll). */
   private soon(): void {
-    if (this.stopped || !this.tick || !this.timer || this.kicked) return;
+    if (this.stopped || !this.tick) return;
+    if (this.running) {
+      this.changedDuringLoop = true;
+      return;
+    }
+    if (!this.timer || this.kicked) return;
     this.kicked = true;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.kicked = false;
-      void this.tick?.();
-    }, KICK_MS);
+    this.timer = setTimeout(() => void this.tick?.(), this.kickDelay());
   }
 
+  /** KICK_MS, but loops brought forward start at least KICK_GAP_MS apart (a flapping alarm is not a loop a second). */
+  private kickDelay(): number {
+    return Math.max(KICK_MS, this.loopStarted + KICK_GAP_MS - Date.now());
+  }
+
+  private loopStarted = 0;
+
+  /** The next loop is already due within KICK_MS. */
   private kicked = false;
+  private changedDuringLoop = false;
 
   /**
    * Serves the local read API on 127.0.0.1:port (0: any free port) and writes api.json into the state directory so

@@ -36,7 +36,6 @@ interface Loaded {
   rt: InstanceRuntime | undefined;
   /** Set when the instance could not be started at all. */
   failure: string | null;
-  outcome: InstanceOutcome;
 }
 
 const SETTLE_POLL_MS = 50;
@@ -118,7 +117,6 @@ export class LiveRuntime implements Runtime, RuntimeView {
         state: d.state,
         rt: undefined,
         failure: null,
-        outcome: { result: "pass", message: null },
       };
       this.loadedInstances.set(name, l);
       if (d.state !== "enabled") continue;
@@ -133,13 +131,18 @@ export class LiveRuntime implements Runtime, RuntimeView {
         stats: this.stats,
         log: this.o.log,
         now: this.now,
-        onAlarm: this.o.onAlarm,
+        onAlarm: (e) => {
+          this.o.onAlarm?.(e);
+          // Active alarms are part of the status: a transition is a change to report.
+          this.notify();
+        },
       });
       l.rt = rt;
       try {
         rt.start();
       } catch (e) {
         rt.stop();
+        l.rt = undefined;
         l.failure = e instanceof Error ? e.message : String(e);
         this.o.log.error({ instance: name, err: l.failure }, "instance not started");
       }
@@ -318,7 +321,6 @@ export class LiveRuntime implements Runtime, RuntimeView {
     const instances = new Map<string, InstanceOutcome>();
     for (const [name, l] of this.loadedInstances) {
       const o = this.outcome(l);
-      l.outcome = o;
       instances.set(name, {
         ...o,
         activeAlarms: (l.rt?.alarmViews() ?? [])

@@ -361,6 +361,10 @@ describe("the site runtime when devices misbehave", () => {
       const status = show<SiteStatus>(fleet.bare, STATUS, "status.json");
       expect(status.health.connections[0]).toMatchObject({ name: "plc", state: "disconnected" });
       expect(status.health.quality).toEqual({ good: 0, uncertain: 0, bad: 6 });
+      // Reconnect attempts every 500 ms while the PLC stays down are not changes: no further status commits.
+      const commits = git(fleet.bare, "rev-list", "--count", STATUS);
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(git(fleet.bare, "rev-list", "--count", STATUS)).toBe(commits);
     } finally {
       await site.stop();
       await plc.stop();

@@ -4,7 +4,7 @@ import { didYouMean } from "../text.js";
 import { type DataType, fitValue, NUMERIC_TYPES } from "./values.js";
 
 /** The script API of section 2.8. */
-export const API = ["attributes", "callScript", "callShared", "log", "now"];
+const API = ["attributes", "callScript", "callShared", "log", "now"];
 /** Language built-ins with no I/O and no way out of the sandbox. */
 export const BUILTINS = [
   "Math",
@@ -28,8 +28,9 @@ export const BUILTINS = [
   "Infinity",
   "undefined",
 ];
-const TEMPLATE_GLOBALS = new Set([...API, ...BUILTINS]);
-const SHARED_GLOBALS = new Set(["callShared", "log", "now", ...BUILTINS]);
+/** Globals a template script may read; a shared script gets no attributes or callScript. */
+export const TEMPLATE_GLOBALS: ReadonlySet<string> = new Set([...API, ...BUILTINS]);
+export const SHARED_GLOBALS: ReadonlySet<string> = new Set(["callShared", "log", "now", ...BUILTINS]);
 
 export interface Signature {
   parameters: readonly { name: string; type: string }[];

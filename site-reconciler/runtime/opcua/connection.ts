@@ -164,13 +164,6 @@ export class OpcuaConnection {
     });
   }
 
-  /** Per status, how many of the watched tags stand there. */
-  counts(): Record<BindingStatus, number> {
-    const c: Record<BindingStatus, number> = { pending: 0, unresolved: 0, mismatch: 0, monitored: 0, refused: 0 };
-    for (const w of this.watches.values()) for (const b of w.bindings) c[b.status]++;
-    return c;
-  }
-
   /** Writes a value to an owner's tag; resolves with an error message when the device did not take it. */
   async write(owner: string, path: string, value: unknown): Promise<string | undefined> {
     const b = this.watches.get(owner)?.bindings.find((x) => x.path === path);
@@ -226,8 +219,9 @@ export class OpcuaConnection {
         );
       identity = { type: UserTokenType.UserName, userName: config.auth.username, password };
     }
+    // A retry keeps the last failure as the state: flipping to "connecting" on every attempt would be a status
+    // change (and a status commit) every reconnectIntervalMs while a PLC is down.
     this.attempts++;
-    if (this.state !== "connecting") this.setState("connecting", this.error, null);
     const client = OPCUAClient.create({
       applicationName: "ScadaLink site",
       endpointMustExist: false,

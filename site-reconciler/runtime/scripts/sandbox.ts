@@ -1,6 +1,6 @@
 import vm from "node:vm";
 import { parse } from "acorn";
-import { API, BUILTINS } from "../../../controller/compiler/rules/scripts.js";
+import { SHARED_GLOBALS, TEMPLATE_GLOBALS } from "../../../controller/compiler/rules/scripts.js";
 import { analyzeCode, type CodePos } from "../../../controller/compiler/scripts/analyze.js";
 import { type Factory, type HostBridge, installRuntime, type RealmControl } from "./bridge.js";
 import { createRealm } from "./lockdown.js";
@@ -56,8 +56,6 @@ export interface SandboxOptions {
   skipStaticChecks?: boolean;
 }
 
-const TEMPLATE_GLOBALS = new Set([...API, ...BUILTINS]);
-const SHARED_GLOBALS = new Set(["callShared", "log", "now", ...BUILTINS]);
 const DEFAULT_TIMEOUT_MS = 1_000;
 const MAX_PROBLEMS = 5;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
