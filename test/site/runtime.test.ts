@@ -10,6 +10,7 @@ import {
   instanceYaml,
   liveReconciler,
   liveSite,
+  PUMP,
   pumpRepo,
   pumpVariables,
   until,
@@ -198,6 +199,38 @@ describe("the site runtime against a real OPC UA server", () => {
       await until("P4 resolved", () => attr(live.instance("P4"), "Speed")?.quality === "good", 5000);
       await site.once();
       expect(record("P4")).toMatchObject({ result: "pass" });
+    } finally {
+      await site.stop();
+    }
+  });
+
+  it("a composed module's script reads and writes its own module's members (scope of 4.2)", async () => {
+    const valve = y`
+      kind: Template
+      name: Valve
+      attributes:
+        - { name: Position, dataType: Double, source: data, tag: "ns=2;s={{instance}}.{{module}}.Pos" }
+        - { name: Seen, dataType: Double, value: 0 }
+      scripts:
+        - name: Track
+          trigger: { type: onChange, attribute: Position }
+          code: attributes.set("Seen", attributes.get("Position"));
+    `;
+    const files = {
+      ...pumpRepo(plc.endpoint, ["P6"]),
+      "templates/valve.yaml": valve,
+      "templates/pump.yaml": `${PUMP}compose:\n  - { name: Inlet, template: Valve }\n`,
+    };
+    for (const v of pumpVariables("P6")) plc.add(v);
+    plc.add({ id: "P6.Inlet.Pos", dataType: "Double", value: 12 });
+    const { site, live } = await liveSite(server, files);
+    try {
+      await site.once();
+      const v = () => live.instance("P6");
+      expect(v()?.result).toBe("pass");
+      await until("the module's script ran", () => attr(v(), "Inlet.Seen")?.value === 12);
+      plc.set("P6.Inlet.Pos", 33);
+      await until("again", () => attr(v(), "Inlet.Seen")?.value === 33);
     } finally {
       await site.stop();
     }
