@@ -61,6 +61,8 @@ export async function startPlc(o: PlcOptions): Promise<Plc> {
       rootFolder: pki,
       automaticallyAcceptUnknownCertificate: true,
     }),
+    // Without it node-opcua keeps user certificates under ~/.config: tests write only to temp directories.
+    userCertificateManager: new m.OPCUACertificateManager({ rootFolder: join(pki, "user") }),
     userManager: users ? { isValidUser: (u: string, p: string) => users[u] === p } : undefined,
     serverCapabilities: { maxSessions: 50, operationLimits: { maxMonitoredItemsPerCall: 1000, maxNodesPerRead: 1000 } },
   });
