@@ -7,7 +7,7 @@ export class StateDirLockedError extends Error {}
 const held = new Set<string>();
 
 /** true when a process with that pid runs (EPERM: it runs under another user). */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -27,7 +27,7 @@ import { acquireLock, StateDirLockedError } from "./lock.js";
 import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
 import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
-import type { RuntimeView } from "./runtime/view.js";
+import { emptyStats, type RuntimeView } from "./runtime/view.js";
 import { secretLookup } from "./secrets.js";
 import { statusBody } from "./status/build.js";
 import { dueRecords, type ReleaseView } from "./status/records.js";
@@ -110,18 +110,7 @@ const NO_VIEW: RuntimeView = {
   health: () => ({
     connections: [],
     tags: { resolved: 0, unresolved: 0, bad: 0 },
-    stats: {
-      valueChanges: 0,
-      alarmEvaluations: 0,
-      alarmTransitions: 0,
-      activeAlarms: 0,
-      scriptRuns: 0,
-      scriptErrors: 0,
-      scriptTimeouts: 0,
-      writes: 0,
-      writeFailures: 0,
-      quality: { good: 0, uncertain: 0, bad: 0 },
-    },
+    stats: emptyStats(),
   }),
 };
 

@@ -9,7 +9,7 @@ import {
   inspectInstance,
   readApiFile,
 } from "../../site-reconciler/api/server.js";
-import { StateDirLockedError } from "../../site-reconciler/lock.js";
+import { alive, StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/reconciler.js";
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
 import { positive } from "../options.js";
@@ -203,16 +203,6 @@ async function fetchLive(dir: string, instance?: string): Promise<{ doc: Inspect
       `scadalink: the reconciler's API (pid ${api.pid}, port ${api.port}) did not answer (${e instanceof Error ? e.message : String(e)}); showing persisted values\n`,
     );
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

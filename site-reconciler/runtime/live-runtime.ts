@@ -11,7 +11,14 @@ import { loadOpcua, type OpcuaModule } from "./opcua/load.js";
 import { judge } from "./outcome.js";
 import type { DesiredRuntime, InstanceOutcome, Runtime, RuntimeReport, SecretLookup } from "./runtime.js";
 import { Sandbox } from "./scripts/sandbox.js";
-import type { HealthView, InstanceView, Quality, RuntimeStats, RuntimeView } from "./view.js";
+import {
+  emptyStats,
+  type HealthView,
+  type InstanceView,
+  type Quality,
+  type RuntimeStats,
+  type RuntimeView,
+} from "./view.js";
 
 export interface LiveRuntimeOptions {
   secrets: SecretLookup;
@@ -47,18 +54,7 @@ const SETTLE_POLL_MS = 50;
  * started has settled, and judges every instance from what really happened.
  */
 export class LiveRuntime implements Runtime, RuntimeView {
-  readonly stats: RuntimeStats = {
-    valueChanges: 0,
-    alarmEvaluations: 0,
-    alarmTransitions: 0,
-    activeAlarms: 0,
-    scriptRuns: 0,
-    scriptErrors: 0,
-    scriptTimeouts: 0,
-    writes: 0,
-    writeFailures: 0,
-    quality: { good: 0, uncertain: 0, bad: 0 },
-  };
+  readonly stats: RuntimeStats = emptyStats();
   readonly events: BufferedEvents;
   private readonly connections = new Map<string, OpcuaConnection>();
   private readonly loadedInstances = new Map<string, Loaded>();

@@ -46,6 +46,22 @@ export interface RuntimeStats {
   quality: Record<Quality, number>;
 }
 
+/** Counters at zero: a runtime that has not run anything yet. */
+export function emptyStats(): RuntimeStats {
+  return {
+    valueChanges: 0,
+    alarmEvaluations: 0,
+    alarmTransitions: 0,
+    activeAlarms: 0,
+    scriptRuns: 0,
+    scriptErrors: 0,
+    scriptTimeouts: 0,
+    writes: 0,
+    writeFailures: 0,
+    quality: { good: 0, uncertain: 0, bad: 0 },
+  };
+}
+
 export interface HealthView {
   connections: ConnectionHealth[];
   tags: TagCounts;

@@ -9,7 +9,7 @@ import { main } from "../../cli/main.js";
 import type { DeploymentPackage } from "../../schemas/types.js";
 import { API_FILE, startApi, writeApiFile } from "../../site-reconciler/api/server.js";
 import { DB_FILE } from "../../site-reconciler/reconciler.js";
-import type { InstanceView, RuntimeView } from "../../site-reconciler/runtime/view.js";
+import { emptyStats, type InstanceView, type RuntimeView } from "../../site-reconciler/runtime/view.js";
 import { Store } from "../../site-reconciler/store/store.js";
 import { AUTO } from "../controller/helpers.js";
 import { tempDir } from "../helpers/cli.js";
@@ -240,18 +240,7 @@ describe("site inspect: live from a running reconciler", () => {
     health: () => ({
       connections: [],
       tags: { resolved: 0, unresolved: 0, bad: 0 },
-      stats: {
-        valueChanges: 0,
-        alarmEvaluations: 0,
-        alarmTransitions: 0,
-        activeAlarms: 1,
-        scriptRuns: 0,
-        scriptErrors: 0,
-        scriptTimeouts: 0,
-        writes: 0,
-        writeFailures: 0,
-        quality: { good: 0, bad: 0, uncertain: 0 },
-      },
+      stats: { ...emptyStats(), activeAlarms: 1 },
     }),
   };
 
