@@ -106,6 +106,15 @@ function program(run: (p: Promise<number>) => void): Command {
     );
 
   cmd
+    .command("demo")
+    .description(
+      "the whole system on loopback: a git server with a config repo from the template, the controller, a site reconciler per site, simulated PLCs",
+    )
+    .option("--duration <seconds>", "stop by itself after this long (default: run until Ctrl-C)")
+    .addOption(new Option("--log-level <level>", "log level of the components' JSON logs on stderr").default("error"))
+    .action((o) => run(import("./commands/demo.js").then((m) => m.demoCommand(o))));
+
+  cmd
     .command("status")
     .description(
       "fleet view from the deploy and status branches: sites × instances, desired vs applied revision, stale instances, batch states, last seen",

@@ -557,13 +557,18 @@ export class Reconciler {
   private kicked = false;
   private changedDuringLoop = false;
 
+  /** The live runtime's view (values, alarms, health), when the runtime runs devices. */
+  get view(): RuntimeView | undefined {
+    return isView(this.runtime) ? this.runtime : undefined;
+  }
+
   /**
    * Serves the local read API on 127.0.0.1:port (0: any free port) and writes api.json into the state directory so
    * `site inspect` finds it. Returns the port.
    */
   async serve(port: number, host = "127.0.0.1"): Promise<number> {
     const registry = new Registry();
-    const view = isView(this.runtime) ? this.runtime : NO_VIEW;
+    const view = this.view ?? NO_VIEW;
     siteMetrics(registry, view, this.config.site);
     this.loopMetrics = loopMetrics(registry);
     this.api = await startApi({

@@ -18,7 +18,7 @@ describe("documentation stays in step with the code", () => {
       .trim()
       .split("\n")
       .map((l) => l.split("#")[0]!.trim());
-    expect(install).toBe("npm ci && npx scadalink validate --repo config-repo-template");
+    expect(install).toBe("npm ci && npm run demo -- --duration 60");
     expect(test).toBe("npm test");
     expect(read(".ci/run")).toMatch(/^npm test$/m);
   });

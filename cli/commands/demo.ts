@@ -1,0 +1,28 @@
+import pino from "pino";
+import { runDemo } from "../../demo/demo.js";
+import { positive } from "../options.js";
+
+export interface DemoCliOptions {
+  duration?: string;
+  logLevel: string;
+}
+
+/** `scadalink demo`: the whole system on loopback until Ctrl-C or --duration seconds. */
+export async function demoCommand(o: DemoCliOptions): Promise<number> {
+  const durationS = o.duration === undefined ? undefined : positive(o.duration, "--duration");
+  // The narration and the table go to stdout; the components' JSON logs to stderr (errors only by default).
+  const log = pino({ level: o.logLevel }, pino.destination({ dest: 2, sync: true }));
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  const onSignal = () => stop();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await runDemo({ durationS, out: process.stdout, tty: !!process.stdout.isTTY, log, stopped });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

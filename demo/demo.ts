@@ -1,0 +1,276 @@
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { compileFiles } from "../controller/compiler/compile.js";
+import { Controller } from "../controller/controller.js";
+import { packageRoot } from "../controller/package-root.js";
+import { readWorkingTree } from "../controller/sources/working-tree.js";
+import type { SiteManifest } from "../schemas/types.js";
+import { Reconciler } from "../site-reconciler/reconciler.js";
+import { fleetTable } from "./fleet-table.js";
+import { git, gitAsync, startGitServer } from "./git-server.js";
+import { type Plc, startPlc } from "./plc.js";
+import { type FiringTag, firingTag, type SimTag, simulatedTags, valueAt } from "./simulate.js";
+
+export interface DemoOptions {
+  /** Seconds to run before stopping by itself; undefined: until stopped. */
+  durationS?: number;
+  /** Where the demo writes its narration and the fleet table. */
+  out: NodeJS.WritableStream;
+  /** Redraw the table in place (a terminal) instead of printing it at each step. */
+  tty: boolean;
+  log: Logger;
+  /** Resolves when the user asks to stop (Ctrl-C). */
+  stopped: Promise<void>;
+}
+
+const POLL_MS = 2000;
+const TICK_MS = 1000;
+/** The alarm the demo makes fire is high from FIRE_FROM_S to FIRE_TO_S of every FIRE_EVERY_S seconds. */
+const FIRE_EVERY_S = 30;
+const FIRE_FROM_S = 10;
+const FIRE_TO_S = 20;
+const NEXT_BATCH = "demo-wave-2";
+
+/**
+ * `scadalink demo`: the whole system on loopback. A git smart-HTTP server holds a config repo made from
+ * config-repo-template/ (endpoints pointed at simulated PLCs), the controller deploys it, one site reconciler per site
+ * converges against the PLCs, and a new batch then rolls out the sites the template's canary batch left pending.
+ */
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const tmp = mkdtempSync(join(tmpdir(), "scadalink-demo-"));
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(tmp, { recursive: true, force: true })];
+  const say = (line: string) => o.out.write(`${line}\n`);
+  const started = Date.now();
+  const deadline = o.durationS === undefined ? undefined : started + o.durationS * 1000;
+  let stopping = false;
+  void o.stopped.then(() => {
+    stopping = true;
+  });
+  const done = () => stopping || (deadline !== undefined && Date.now() >= deadline);
+  try {
+    // The config repo: the template, with every endpoint on a simulated PLC and a password per username account.
+    const repoDir = join(tmp, "config");
+    cpSync(join(packageRoot(), "config-repo-template"), repoDir, { recursive: true });
+    const compiled = compileFiles(await readWorkingTree(repoDir));
+    if (compiled.errorCount) throw new Error("config-repo-template does not compile");
+    const packages = compiled.packages();
+    const sites = [...new Set(packages.map((p) => p.instance.site))].sort();
+    say(
+      `ScadaLink demo: ${packages.length} instances at ${sites.length} sites (${sites.join(", ")}), all on 127.0.0.1`,
+    );
+
+    const env: NodeJS.ProcessEnv = {};
+    const plcs: Plc[] = [];
+    const sims: { plc: Plc; tags: SimTag[] }[] = [];
+    let firing: { plc: Plc; tag: FiringTag } | undefined;
+    cleanups.push(async () => {
+      for (const p of plcs) await p.stop().catch(() => undefined);
+    });
+    for (const site of sites) {
+      const sitePackages = packages.filter((p) => p.instance.site === site);
+      const tags = simulatedTags(sitePackages);
+      const info = compiled.index.sites.get(site)!;
+      const file = info.doc.src.path;
+      let text = readFileSync(join(repoDir, file), "utf8");
+      for (const c of info.connections.values()) {
+        const users: Record<string, string> = {};
+        if (c.auth?.type === "username") {
+          const password = randomBytes(12).toString("hex");
+          users[c.auth.username] = password;
+          env[`SCADALINK_SECRET_${c.auth.passwordSecret}`] = password;
+        }
+        const connTags = tags.get(c.name) ?? [];
+        const plc = await startPlc({
+          variables: connTags.map((t) => ({ id: t.id, dataType: t.dataType, value: valueAt(t, 0) })),
+          users: Object.keys(users).length ? users : undefined,
+          pki: join(tmp, "plc-pki", `${site}-${c.name}`),
+        });
+        plcs.push(plc);
+        sims.push({ plc, tags: connTags });
+        text = text.replace(c.endpoint, plc.endpoint);
+        say(`  simulated PLC ${site}/${c.name}: ${plc.endpoint}, ${connTags.length} tags`);
+        const f = firing ? undefined : firingTag(sitePackages, new Map([[c.name, connTags]]));
+        if (f) firing = { plc, tag: f };
+      }
+      writeFileSync(join(repoDir, file), text);
+    }
+    if (firing)
+      say(
+        `  ${firing.tag.instance}'s alarm ${firing.tag.alarm} fires for ${FIRE_TO_S - FIRE_FROM_S} s of every ${FIRE_EVERY_S} s`,
+      );
+
+    // Values move: every tag waves inside its alarm-free band; the firing tag goes high now and then.
+    const tick = setInterval(() => {
+      const s = (Date.now() - started) / 1000;
+      for (const { plc, tags } of sims) for (const t of tags) if (t.steady === null) plc.set(t.id, valueAt(t, s));
+      if (firing) {
+        const high = s % FIRE_EVERY_S >= FIRE_FROM_S && s % FIRE_EVERY_S < FIRE_TO_S;
+        firing.plc.set(firing.tag.id, high ? firing.tag.high : firing.tag.normal);
+      }
+    }, TICK_MS);
+    cleanups.push(() => clearInterval(tick));
+
+    // The git server with the repo as its first commit on main.
+    const bare = join(tmp, "git", "plant.git");
+    mkdirSync(bare, { recursive: true });
+    git(bare, "init", "-q", "--bare", "-b", "main");
+    git(repoDir, "init", "-q", "-b", "main");
+    git(repoDir, "add", "-A");
+    git(repoDir, "commit", "-q", "-m", "Plant configuration from the template");
+    const server = await startGitServer(join(tmp, "git"));
+    cleanups.push(() => server.close());
+    const url = server.url("plant.git");
+    await gitAsync(repoDir, "push", "-q", url, "main");
+    say(`  config repo: ${url}`);
+
+    const controller = await Controller.create(
+      { repo: url, stateDir: join(tmp, "controller"), mainBranch: "main", pollIntervalMs: POLL_MS },
+      o.log.child({ component: "controller" }),
+    );
+    await controller.start();
+    cleanups.push(() => controller.stop());
+    const reconcilers = new Map<string, Reconciler>();
+    for (const site of sites) {
+      const r = await Reconciler.create(
+        {
+          site,
+          repo: url,
+          stateDir: join(tmp, "sites", site),
+          pollIntervalMs: POLL_MS,
+          heartbeatMs: 60_000,
+          env,
+          acceptUnknownCertificates: true,
+        },
+        o.log.child({ component: "site", site }),
+      );
+      reconcilers.set(site, r);
+      r.start();
+    }
+    cleanups.push(async () => {
+      for (const r of reconcilers.values()) await r.stop();
+    });
+
+    // The table, from the deploy branch's manifests (desired) and the sites' runtimes (running).
+    const desired = new Map<string, Map<string, string>>();
+    const refresh = () => {
+      try {
+        for (const site of sites) {
+          const m = JSON.parse(git(bare, "show", `scadalink/deploy:sites/${site}/manifest.json`)) as SiteManifest;
+          desired.set(site, new Map(Object.entries(m.instances).flatMap(([n, h]) => (h ? [[n, h]] : []))));
+        }
+      } catch {
+        // No deploy branch yet.
+      }
+      return fleetTable(
+        sites.map((site) => ({
+          site,
+          desired: desired.get(site) ?? new Map(),
+          running: reconcilers.get(site)!.view?.instances() ?? [],
+        })),
+      );
+    };
+    const converged = (site: string) => {
+      const want = desired.get(site);
+      const running = new Map((reconcilers.get(site)!.view?.instances() ?? []).map((i) => [i.name, i]));
+      return (
+        !!want &&
+        want.size > 0 &&
+        [...want].every(([n, h]) => {
+          const i = running.get(n);
+          return i?.revisionHash === h && i.result === "pass" && i.attributes.every((a) => a.quality === "good");
+        })
+      );
+    };
+    // Alarm transitions as they happen: printed as lines, or (on a terminal) the last few under the table.
+    const activeBefore = new Set<string>();
+    const recent: string[] = [];
+    const transitions = () => {
+      const now = new Set<string>();
+      for (const [site, r] of reconcilers)
+        for (const i of r.view?.instances() ?? [])
+          for (const a of i.alarms) if (a.active) now.add(`${site}/${i.name} ${a.path}`);
+      const at = `${Math.round((Date.now() - started) / 1000)} s`;
+      const lines = [
+        ...[...now].filter((k) => !activeBefore.has(k)).map((k) => `alarm ${k} active (${at})`),
+        ...[...activeBefore].filter((k) => !now.has(k)).map((k) => `alarm ${k} back to normal (${at})`),
+      ];
+      activeBefore.clear();
+      for (const k of now) activeBefore.add(k);
+      if (!o.tty) for (const l of lines) say(l);
+      recent.push(...lines);
+      recent.splice(0, Math.max(0, recent.length - 5));
+    };
+    let drawn = 0;
+    const draw = (title: string) => {
+      const lines = [
+        `── ${title} (${Math.round((Date.now() - started) / 1000)} s)`,
+        ...refresh(),
+        ...(o.tty ? recent : []),
+      ];
+      if (o.tty && drawn) o.out.write(`\x1b[${drawn}A\x1b[J`);
+      o.out.write(`${lines.join("\n")}\n`);
+      drawn = o.tty ? lines.length : 0;
+    };
+    /** Redraws (on a terminal) until the condition holds or the demo is stopped; prints the table once it holds. */
+    const phase = async (title: string, until: () => boolean): Promise<boolean> => {
+      while (!done()) {
+        transitions();
+        const ok = until();
+        if (o.tty || ok) draw(ok ? `${title}: done` : title);
+        if (ok) {
+          drawn = 0;
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, TICK_MS));
+      }
+      return false;
+    };
+
+    say("");
+    const released = (site: string) => (desired.get(site)?.size ?? 0) > 0;
+    const first = await phase("first deploy: the canary batch releases ps-hilltop", () => {
+      refresh();
+      return sites.filter(released).length > 0 && sites.filter(released).every(converged);
+    });
+    if (first && !done()) {
+      // A change, as an engineer would merge it: a new batch releasing the sites still pending.
+      const pending = sites.filter((s) => !released(s));
+      writeFileSync(
+        join(repoDir, "batches", `${NEXT_BATCH}.yaml`),
+        [
+          "kind: Batch",
+          `name: ${NEXT_BATCH}`,
+          "description: The rest of the district, after the canary.",
+          "select:",
+          "  match:",
+          ...pending.map((s) => `    - { site: ${s} }`),
+          "phase: execute",
+          "after: [2026-04-13-hilltop-canary]",
+          "failurePolicy: { maxFailed: 0 }",
+          "",
+        ].join("\n"),
+      );
+      git(repoDir, "add", "-A");
+      git(repoDir, "commit", "-q", "-m", `Batch ${NEXT_BATCH}: release ${pending.join(", ")}`);
+      await gitAsync(repoDir, "push", "-q", url, "main");
+      say(`\nmerged batch ${NEXT_BATCH} on main: releasing ${pending.join(", ")}`);
+      await phase(`batch ${NEXT_BATCH}: the change flows to the sites`, () => {
+        refresh();
+        return sites.every(converged);
+      });
+    }
+    // Live values from here on, until the duration is up or Ctrl-C.
+    for (let n = 0; !done(); n++) {
+      transitions();
+      if (o.tty || n % 10 === 0) draw("live");
+      await new Promise((r) => setTimeout(r, TICK_MS));
+    }
+    return 0;
+  } finally {
+    say("\nstopping: sites, controller, git server, simulated PLCs");
+    for (const c of cleanups.reverse()) await c();
+  }
+}

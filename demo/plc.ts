@@ -1,0 +1,143 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as debug from "node-opcua-debug";
+
+export type PlcType = "Boolean" | "Int16" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime";
+
+export interface PlcVariable {
+  /** String identifier in the PLC's namespace (ns=2): `L1.P1.Speed` is `ns=2;s=L1.P1.Speed`. */
+  id: string;
+  dataType: PlcType;
+  value: unknown;
+}
+
+export interface PlcOptions {
+  variables: PlcVariable[];
+  /** Username → password; with users, anonymous sessions are refused. */
+  users?: Record<string, string>;
+  port?: number;
+  /** PKI folder, reused across restarts so the server certificate is made once. */
+  pki?: string;
+}
+
+type Opcua = typeof import("node-opcua");
+
+/**
+ * A simulated PLC: a real node-opcua OPCUAServer on 127.0.0.1 (never another address) with the variables asked for,
+ * in namespace 2. The demo runs one per data connection; the tests use it as the device under the runtime.
+ */
+export interface Plc {
+  port: number;
+  endpoint: string;
+  set(id: string, value: unknown): void;
+  get(id: string): unknown;
+  add(v: PlcVariable): void;
+  /** Monitored items the server holds over all sessions and subscriptions. */
+  monitoredItems(): number;
+  /** The variables (ids) monitored now, one entry per monitored item. */
+  monitoredIds(): string[];
+  stop(): Promise<void>;
+  /** A new server on the same port with the same variables (and their current values). */
+  restart(): Promise<Plc>;
+}
+
+let opcua: Promise<Opcua> | undefined;
+function load(): Promise<Opcua> {
+  // node-opcua prints warnings to stdout: a simulated PLC keeps quiet.
+  debug.setWarningLogger(() => {});
+  debug.setErrorLogger(() => {});
+  debug.setDebugLogger(() => {});
+  opcua ??= import("node-opcua");
+  return opcua;
+}
+
+export async function startPlc(o: PlcOptions): Promise<Plc> {
+  const m = await load();
+  const pki = o.pki ?? mkdtempSync(join(tmpdir(), "plc-pki-"));
+  const users = o.users;
+  const server = new m.OPCUAServer({
+    port: o.port ?? 0,
+    hostname: "127.0.0.1",
+    allowAnonymous: !users,
+    serverCertificateManager: new m.OPCUACertificateManager({
+      rootFolder: pki,
+      automaticallyAcceptUnknownCertificate: true,
+    }),
+    // Without it node-opcua keeps user certificates under ~/.config: tests write only to temp directories.
+    userCertificateManager: new m.OPCUACertificateManager({ rootFolder: join(pki, "user") }),
+    userManager: users ? { isValidUser: (u: string, p: string) => users[u] === p } : undefined,
+    serverCapabilities: { maxSessions: 50, operationLimits: { maxMonitoredItemsPerCall: 1000, maxNodesPerRead: 1000 } },
+  });
+  await server.initialize();
+  const ns = server.engine.addressSpace!.registerNamespace("urn:scadalink:test-plc");
+  const objects = server.engine.addressSpace!.rootFolder.objects;
+  // The last value set (or made) per variable: a restart starts from these.
+  const vars = new Map<string, { dataType: PlcType; node: import("node-opcua").UAVariable; value: unknown }>();
+  const variant = (dataType: PlcType, value: unknown) =>
+    new m.Variant({
+      dataType: m.DataType[dataType],
+      value: dataType === "DateTime" ? new Date(value as string) : value,
+    });
+  const add = (v: PlcVariable) => {
+    const node = ns.addVariable({
+      organizedBy: objects,
+      browseName: v.id,
+      nodeId: `s=${v.id}`,
+      dataType: v.dataType,
+      minimumSamplingInterval: 50,
+      accessLevel: "CurrentRead | CurrentWrite",
+      userAccessLevel: "CurrentRead | CurrentWrite",
+      value: variant(v.dataType, v.value),
+    });
+    vars.set(v.id, { dataType: v.dataType, node, value: v.value });
+  };
+  for (const v of o.variables) add(v);
+  await server.start();
+  const port = server.endpoints[0]!.port;
+  let stopped = false;
+  const plc: Plc = {
+    port,
+    endpoint: `opc.tcp://127.0.0.1:${port}`,
+    set(id, value) {
+      const v = vars.get(id);
+      if (!v) throw new Error(`no variable ${id}`);
+      v.node.setValueFromSource(variant(v.dataType, value));
+      v.value = value;
+    },
+    get(id) {
+      const v = vars.get(id);
+      if (!v) throw new Error(`no variable ${id}`);
+      return v.node.readValue().value.value;
+    },
+    add,
+    monitoredItems() {
+      let n = 0;
+      for (const s of server.engine.getSessions())
+        for (const sub of s.publishEngine.subscriptions) n += sub.monitoredItemCount;
+      return n;
+    },
+    monitoredIds() {
+      const ids: string[] = [];
+      for (const s of server.engine.getSessions())
+        for (const sub of s.publishEngine.subscriptions)
+          for (const h of sub.getMonitoredItems().serverHandles) {
+            const node = sub.getMonitoredItem(h)?.node;
+            const id = node?.nodeId.value;
+            if (typeof id === "string") ids.push(id);
+          }
+      return ids;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.shutdown(0);
+    },
+    async restart() {
+      const variables = [...vars].map(([id, v]) => ({ id, dataType: v.dataType, value: v.value }));
+      await plc.stop();
+      return startPlc({ ...o, variables, port, pki });
+    },
+  };
+  return plc;
+}

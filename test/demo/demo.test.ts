@@ -1,0 +1,72 @@
+import { connect } from "node:net";
+import { describe, expect, it } from "vitest";
+import { spawnScadalink } from "../helpers/cli.js";
+
+/** Runs `scadalink demo` with args; resolves with its exit code and output. Sends SIGINT once `interruptOn` shows. */
+function demo(args: string[], interruptOn?: RegExp) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawnScadalink(["demo", ...args]);
+    let stdout = "";
+    let stderr = "";
+    let sent = false;
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      if (interruptOn && !sent && interruptOn.test(stdout)) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** True when something accepts connections on the loopback port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+const ports = (out: string) => [...out.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+
+describe("scadalink demo", () => {
+  it("deploys the template to every site against simulated PLCs, rolls out a new batch, and stops after --duration", async () => {
+    const r = await demo(["--duration", "45"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /45 instances at 3 sites \(ps-hilltop, res-northfield, wtp-riverside\), all on 127\.0\.0\.1/,
+    );
+    expect(r.stdout).toMatch(/first deploy: the canary batch releases ps-hilltop: done/);
+    expect(r.stdout).toMatch(/merged batch demo-wave-2 on main: releasing res-northfield, wtp-riverside/);
+    expect(r.stdout).toMatch(/batch demo-wave-2: the change flows to the sites: done/);
+    // Every site converged with live values; the demo's alarm fired.
+    for (const line of [
+      "ps-hilltop  7/7 at the desired revision",
+      "res-northfield  5/5 at the desired revision",
+      "wtp-riverside  33/33 at the desired revision",
+    ])
+      expect(r.stdout).toContain(line);
+    expect(r.stdout).toMatch(/^alarm ps-hilltop\/P1 Inlet\.OverTravel active \(\d+ s\)$/m);
+    // Everything it started is gone: the PLCs and the git server no longer listen.
+    const used = ports(r.stdout);
+    expect(used.length).toBeGreaterThanOrEqual(6);
+    for (const port of used) expect(await listening(port)).toBe(false);
+  }, 120_000);
+
+  it("stops cleanly on Ctrl-C", async () => {
+    const t0 = Date.now();
+    const r = await demo([], /first deploy: the canary batch releases ps-hilltop: done/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/stopping: sites, controller, git server, simulated PLCs/);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    for (const port of ports(r.stdout)) expect(await listening(port)).toBe(false);
+  }, 90_000);
+});
