@@ -4,31 +4,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../controller/package-root.js";
 import { scadalink, tempDir } from "./helpers/cli.js";
+import { localPrebuild, sh } from "./helpers/npm.js";
 
 const hasPreCommit = spawnSync("pre-commit", ["--version"]).status === 0;
 // CI installs the Debian package (see .ci/run); a developer machine without it skips this test, CI never does.
 const run = hasPreCommit || process.env.CI ? it : it.skip;
-
-function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, timeout: 600_000 });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-/**
- * The hook environment installs the project twice (pre-commit's local install and its global install of the
- * packed tarball). Where users download better-sqlite3's prebuilt binary, this machine has no route to GitHub and
- * would compile SQLite twice: the binary `npm ci` built is offered as the local prebuild prebuild-install looks
- * for first, under the name it would download.
- */
-function localPrebuild(): string {
-  const pkg = join(packageRoot(), "node_modules", "better-sqlite3");
-  const { version } = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { version: string };
-  const dir = tempDir("prebuilds");
-  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  const tar = sh("tar", ["-czf", join(dir, name), "-C", pkg, "build/Release/better_sqlite3.node"], pkg);
-  expect(tar.code, tar.out).toBe(0);
-  return dir;
-}
 
 describe(".pre-commit-hooks.yaml", () => {
   run(
