@@ -111,6 +111,11 @@ function program(run: (p: Promise<number>) => void): Command {
       "the whole system on loopback: a git server with a config repo from the template, the controller, a site reconciler per site, simulated PLCs",
     )
     .option("--duration <seconds>", "stop by itself after this long (default: run until Ctrl-C)")
+    .option("--dir <dir>", "keep the demo's repos and state directories here (default: a temporary directory, removed)")
+    .addHelpText(
+      "after",
+      "\nThe simulated PLCs' accounts get a random password per run, or SCADALINK_DEMO_PLC_PASSWORD. Needs git.",
+    )
     .addOption(new Option("--log-level <level>", "log level of the components' JSON logs on stderr").default("error"))
     .action((o) => run(import("./commands/demo.js").then((m) => m.demoCommand(o))));
 

@@ -24,6 +24,10 @@ export interface DemoOptions {
   log: Logger;
   /** Resolves when the user asks to stop (Ctrl-C). */
   stopped: Promise<void>;
+  /** Keep every file (repos, state directories) here instead of a temporary directory removed at the end. */
+  dir?: string;
+  /** The password of the simulated PLCs' user accounts (default: random per run). */
+  password?: string;
 }
 
 const POLL_MS = 2000;
@@ -40,8 +44,9 @@ const NEXT_BATCH = "demo-wave-2";
  * converges against the PLCs, and a new batch then rolls out the sites the template's canary batch left pending.
  */
 export async function runDemo(o: DemoOptions): Promise<number> {
-  const tmp = mkdtempSync(join(tmpdir(), "scadalink-demo-"));
-  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(tmp, { recursive: true, force: true })];
+  const tmp = o.dir ?? mkdtempSync(join(tmpdir(), "scadalink-demo-"));
+  mkdirSync(tmp, { recursive: true });
+  const cleanups: (() => Promise<void> | void)[] = o.dir ? [] : [() => rmSync(tmp, { recursive: true, force: true })];
   const say = (line: string) => o.out.write(`${line}\n`);
   const started = Date.now();
   const deadline = o.durationS === undefined ? undefined : started + o.durationS * 1000;
@@ -78,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       for (const c of info.connections.values()) {
         const users: Record<string, string> = {};
         if (c.auth?.type === "username") {
-          const password = randomBytes(12).toString("hex");
+          const password = o.password ?? randomBytes(12).toString("hex");
           users[c.auth.username] = password;
           env[`SCADALINK_SECRET_${c.auth.passwordSecret}`] = password;
         }

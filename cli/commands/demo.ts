@@ -1,9 +1,11 @@
+import { resolve } from "node:path";
 import pino from "pino";
 import { runDemo } from "../../demo/demo.js";
 import { positive } from "../options.js";
 
 export interface DemoCliOptions {
   duration?: string;
+  dir?: string;
   logLevel: string;
 }
 
@@ -20,7 +22,16 @@ export async function demoCommand(o: DemoCliOptions): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    return await runDemo({ durationS, out: process.stdout, tty: !!process.stdout.isTTY, log, stopped });
+    return await runDemo({
+      durationS,
+      out: process.stdout,
+      tty: !!process.stdout.isTTY,
+      log,
+      stopped,
+      dir: o.dir ? resolve(o.dir) : undefined,
+      // Only from the environment, never an argument: a password on a command line is visible to every user.
+      password: process.env.SCADALINK_DEMO_PLC_PASSWORD || undefined,
+    });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

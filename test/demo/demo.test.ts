@@ -1,11 +1,14 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { spawnScadalink } from "../helpers/cli.js";
+import { spawnScadalink, tempDir } from "../helpers/cli.js";
+import { runGit } from "../helpers/git-server.js";
 
 /** Runs `scadalink demo` with args; resolves with its exit code and output. Sends SIGINT once `interruptOn` shows. */
-function demo(args: string[], interruptOn?: RegExp) {
+function demo(args: string[], interruptOn?: RegExp, env: NodeJS.ProcessEnv = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawnScadalink(["demo", ...args]);
+    const child = spawnScadalink(["demo", ...args], env);
     let stdout = "";
     let stderr = "";
     let sent = false;
@@ -69,4 +72,28 @@ describe("scadalink demo", () => {
     expect(Date.now() - t0).toBeLessThan(60_000);
     for (const port of ports(r.stdout)) expect(await listening(port)).toBe(false);
   }, 90_000);
+
+  it("writes no PLC password anywhere: output, debug logs, git objects of every branch, state directories", async () => {
+    const canary = "CANARY-demo-plc-5f1e2d";
+    const dir = join(tempDir("demo-dir"), "demo");
+    const r = await demo(["--duration", "20", "--dir", dir, "--log-level", "debug"], undefined, {
+      SCADALINK_DEMO_PLC_PASSWORD: canary,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    // The password was in use: the Sign + username sites converged.
+    expect(r.stdout).toMatch(/first deploy: the canary batch releases ps-hilltop: done/);
+    const bare = join(dir, "git", "plant.git");
+    const everything = [
+      r.stdout,
+      r.stderr,
+      runGit(bare, ["cat-file", "--batch-all-objects", "--batch"]),
+      runGit(bare, ["log", "-p", "--all"]),
+      ...readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => readFileSync(join(d.parentPath, d.name)).toString("latin1")),
+    ];
+    expect(everything.join("\n").length).toBeGreaterThan(100_000);
+    expect(runGit(bare, ["branch", "--list"])).toMatch(/scadalink\/status\/ps-hilltop/);
+    for (const text of everything) expect(text).not.toContain(canary);
+  }, 120_000);
 });

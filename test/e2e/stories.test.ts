@@ -1,11 +1,12 @@
 import { createHmac } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Controller } from "../../controller/controller.js";
+import { Controller } from "../../controller/controller.js";
 import type { BatchStatus, SiteManifest, SiteStatus } from "../../schemas/types.js";
 import type { Reconciler } from "../../site-reconciler/reconciler.js";
 import { LiveRuntime } from "../../site-reconciler/runtime/live-runtime.js";
-import { controllerFor } from "../controller/helpers.js";
 import { scadalink } from "../helpers/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../helpers/fake-github.js";
 import { type GitServer, seedRepo, startGitServer, type WorkClone } from "../helpers/git-server.js";
@@ -15,6 +16,11 @@ import { DEPLOY, git, reconciler, show, tempDir } from "../site/helpers.js";
 import { attr, PUMP, pumpVariables, until } from "../site/runtime-helpers.js";
 
 const SECRET = "e2e-webhook-secret";
+/** The south PLC's password: it must appear nowhere the system writes. */
+const CANARY = "CANARY-e2e-plc-9a7c31";
+/** Every log line of every component, at debug level. */
+const logs: string[] = [];
+const log = pino({ level: "debug" }, { write: (line: string) => logs.push(line) });
 const TOKEN = "e2e-token";
 
 let server: GitServer;
@@ -25,7 +31,7 @@ beforeAll(async () => {
   server = await startGitServer();
   gh = await startFakeGitHub({ token: TOKEN });
   north = await startPlc({ variables: pumpVariables("N1") });
-  south = await startPlc({ variables: pumpVariables("S1") });
+  south = await startPlc({ variables: pumpVariables("S1"), users: { operator: CANARY } });
 });
 afterAll(async () => {
   await north.stop();
@@ -34,12 +40,17 @@ afterAll(async () => {
   await server.stop();
 });
 
-const site = (name: string, endpoint: string) => y`
+const site = (name: string, endpoint: string, auth = "{ type: anonymous }") => y`
   kind: Site
   name: ${name}
   areas: [{ name: Line1 }]
   dataConnections:
-    - { name: plc, endpoint: "${endpoint}", samplingIntervalMs: 50, publishingIntervalMs: 100, reconnectIntervalMs: 500 }
+    - name: plc
+      endpoint: "${endpoint}"
+      auth: ${auth}
+      samplingIntervalMs: 50
+      publishingIntervalMs: 100
+      reconnectIntervalMs: 500
 `;
 const instance = (name: string, s: string) =>
   `kind: Instance\nname: ${name}\nsite: ${s}\narea: Line1\ntemplate: Pump\nconnection: plc\n`;
@@ -70,18 +81,25 @@ describe("the stories users live, on real git, OPC UA and SQLite servers", () =>
   let bare: string;
   let controller: Controller;
   const sites = new Map<string, { r: Reconciler; live: () => LiveRuntime; stateDir: string }>();
+  const stateDirs: string[] = [];
   const url = () => server.repoUrl("plant");
 
   async function startSite(name: string, stateDir = tempDir(name)) {
     let live: LiveRuntime | undefined;
-    const r = await reconciler(url(), {
-      site: name,
-      stateDir,
-      pollIntervalMs: 300,
-      runtime: async (ctx) => (live = await LiveRuntime.create({ ...ctx, settleMs: 3000, retryUnresolvedMs: 500 })),
-    });
+    const r = await reconciler(
+      url(),
+      {
+        site: name,
+        stateDir,
+        pollIntervalMs: 300,
+        env: { SCADALINK_SECRET_SOUTH_PLC_PASSWORD: CANARY },
+        runtime: async (ctx) => (live = await LiveRuntime.create({ ...ctx, settleMs: 3000, retryUnresolvedMs: 500 })),
+      },
+      log.child({ site: name }),
+    );
     r.start();
     sites.set(name, { r, live: () => live!, stateDir });
+    stateDirs.push(stateDir);
   }
 
   const manifest = (s: string) => maybe<SiteManifest>(bare, DEPLOY, `sites/${s}/manifest.json`);
@@ -107,18 +125,28 @@ describe("the stories users live, on real git, OPC UA and SQLite servers", () =>
     ({ clone } = await seedRepo(server, "plant", {
       "scadalink.yaml": "kind: Repository\nrollout: batch\n",
       "sites/north.yaml": site("plant-north", north.endpoint),
-      "sites/south.yaml": site("plant-south", south.endpoint),
+      "sites/south.yaml": site(
+        "plant-south",
+        south.endpoint,
+        "{ type: username, username: operator, passwordSecret: SOUTH_PLC_PASSWORD }",
+      ),
       "templates/pump.yaml": PUMP,
       "instances/n1.yaml": instance("N1", "plant-north"),
       "instances/s1.yaml": instance("S1", "plant-south"),
       "batches/wave1.yaml": batch("wave1"),
     }));
     bare = join(server.root, "plant.git");
-    controller = await controllerFor(url(), {
-      pollIntervalMs: 300,
-      http: { host: "127.0.0.1", port: 0, secret: SECRET },
-      github: { owner: "water", repo: "plant", token: TOKEN, apiUrl: gh.url, throttle: false },
-    });
+    controller = await Controller.create(
+      {
+        repo: url(),
+        stateDir: tempDir("ctrl"),
+        mainBranch: "main",
+        pollIntervalMs: 300,
+        http: { host: "127.0.0.1", port: 0, secret: SECRET },
+        github: { owner: "water", repo: "plant", token: TOKEN, apiUrl: gh.url, throttle: false },
+      },
+      log.child({ component: "controller" }),
+    );
     await controller.start();
     await startSite("plant-north");
     await startSite("plant-south");
@@ -242,4 +270,21 @@ describe("the stories users live, on real git, OPC UA and SQLite servers", () =>
     await until("wave4 complete", () => batchState("wave4") === "complete", 20_000);
     expect(attr(sites.get("plant-south")!.live().instance("S1"), "HighSeen")?.value).toBe(7);
   }, 120_000);
+
+  it("the south PLC's password appears nowhere: logs, every git object of every branch, the state directories", () => {
+    expect(status("plant-south")!.instances.S1!.result).toBe("pass");
+    const everything = [
+      ...logs,
+      git(bare, "cat-file", "--batch-all-objects", "--batch"),
+      git(bare, "log", "-p", "--all"),
+      ...stateDirs.flatMap((d) =>
+        readdirSync(d, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => readFileSync(join(e.parentPath, e.name)).toString("latin1")),
+      ),
+    ];
+    expect(logs.length).toBeGreaterThan(50);
+    expect(logs.join("\n")).toMatch(/"component":"controller"/);
+    for (const text of everything) expect(text).not.toContain(CANARY);
+  });
 });
