@@ -62,7 +62,8 @@ const MAX_CASCADE = 1000;
 /**
  * One running instance (section 6.4): its attribute table fed by its data connections, its alarms evaluated on
  * every change of the attribute they watch, and its scripts run on their triggers in the site's sandbox. Script runs
- * a value change or a script's write causes are queued and run one after another, never inside each other.
+ * a value change or a script's write causes are queued and run one after another, never inside each other; those
+ * of a value change wait until the whole publish it came in has been applied.
  */
 export class InstanceRuntime {
   readonly attrs = new Map<string, Attr>();
@@ -185,8 +186,23 @@ export class InstanceRuntime {
     a.message = null;
     if (quality === "bad") return;
     this.changed(path, previous, valueChanged);
-    this.drain();
+    this.drainSoon();
   }
+
+  /**
+   * Scripts a value change triggers run once the rest of that publish has been applied too, so a script reading
+   * two attributes that changed together (a rate and its setpoint) sees both new values, never one of them.
+   */
+  private drainSoon(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drainScheduled = false;
 
   /** After an attribute took a new value: its alarms, its onChange scripts, the expressions that read it. */
   private changed(path: string, previous: Sample | undefined, valueChanged = true): void {
