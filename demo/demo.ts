@@ -221,10 +221,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     };
     /** Redraws (on a terminal) until the condition holds or the demo is stopped; prints the table once it holds. */
     const phase = async (title: string, until: () => boolean): Promise<boolean> => {
-      while (!done()) {
+      for (let n = 0; !done(); n++) {
         transitions();
         const ok = until();
         if (o.tty || ok) draw(ok ? `${title}: done` : title);
+        // Not a terminal: a progress line (the sites' summaries) every few seconds while work is under way.
+        else if (n % 3 === 0)
+          say(
+            `… ${title} (${Math.round((Date.now() - started) / 1000)} s): ${refresh()
+              .filter((l) => !l.startsWith(" "))
+              .join("; ")}`,
+          );
         if (ok) {
           drawn = 0;
           return true;
