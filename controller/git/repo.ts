@@ -62,8 +62,10 @@ export class Repo {
   private constructor(
     /** The git directory objects and refs live in. */
     readonly gitdir: string,
-    /** The remote's URL; undefined for a local repository. */
+    /** The remote's URL, without credentials; undefined for a local repository. */
     readonly url: string | undefined,
+    /** HTTP Basic credentials from the URL's user info, sent with every request and never written to disk. */
+    private readonly headers: Record<string, string> = {},
   ) {
     this.mutex = mutexFor(gitdir);
   }
@@ -76,11 +78,13 @@ export class Repo {
         await mkdir(gitdir, { recursive: true });
         await git.init({ fs: atomicFs, gitdir, bare: true, defaultBranch: "main" });
       }
-      if ((await git.getConfig({ fs: atomicFs, gitdir, path: "remote.origin.url" })) !== spec) {
+      const { url, headers } = splitCredentials(spec);
+      // The mirror's config names the remote without credentials (an older mirror's URL with them is replaced).
+      if ((await git.getConfig({ fs: atomicFs, gitdir, path: "remote.origin.url" })) !== url) {
         // Also sets the fetch refspec: every branch into refs/remotes/origin/*.
-        await git.addRemote({ fs: atomicFs, gitdir, remote: "origin", url: spec, force: true });
+        await git.addRemote({ fs: atomicFs, gitdir, remote: "origin", url, force: true });
       }
-      return new Repo(gitdir, spec);
+      return new Repo(gitdir, url, headers);
     }
     const dir = resolve(spec);
     const gitdir = (await exists(join(dir, ".git", "HEAD"))) ? join(dir, ".git") : dir;
@@ -127,7 +131,8 @@ export class Repo {
 
   /** What every isomorphic-git call to the remote takes: the mirror, the process's cache and the URL. */
   private transport() {
-    return { fs: atomicFs, http, gitdir: this.gitdir, cache: this.cache, url: this.url! };
+    // A copy per call: isomorphic-git adds its own headers (Git-Protocol) to the object it is given.
+    return { fs: atomicFs, http, gitdir: this.gitdir, cache: this.cache, url: this.url!, headers: { ...this.headers } };
   }
 
   /** The full ref name under which a branch of the source repository is seen here. */
@@ -153,7 +158,12 @@ export class Repo {
    */
   async fetchBranch(branch: string, opts: { depth?: number } = {}): Promise<string | undefined> {
     if (!this.url) return this.resolve(this.branchRef(branch));
-    const remote = await git.listServerRefs({ http, url: this.url, prefix: `refs/heads/${branch}` });
+    const remote = await git.listServerRefs({
+      http,
+      url: this.url,
+      headers: { ...this.headers },
+      prefix: `refs/heads/${branch}`,
+    });
     const found = remote.find((r) => r.ref === `refs/heads/${branch}`);
     if (!found) {
       await this.deleteRef(this.branchRef(branch));
@@ -450,6 +460,16 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Masks the user-info part of every URL in the text. */
+/** A URL's user info as an HTTP Basic Authorization header, and the URL without it. */
+export function splitCredentials(spec: string): { url: string; headers: Record<string, string> } {
+  const u = new URL(spec);
+  if (!u.username && !u.password) return { url: spec, headers: {} };
+  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64");
+  u.username = "";
+  u.password = "";
+  return { url: u.toString(), headers: { Authorization: `Basic ${basic}` } };
+}
+
 export function redactUrl(text: string): string {
   return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, "$1***@");
 }
