@@ -13,7 +13,7 @@ import { type GitServer, seedRepo, startGitServer, type WorkClone } from "../hel
 import { type Plc, startPlc } from "../helpers/plc.js";
 import { y } from "../helpers/repo.js";
 import { DEPLOY, git, reconciler, show, tempDir } from "../site/helpers.js";
-import { attr, PUMP, pumpVariables, until } from "../site/runtime-helpers.js";
+import { attr, PUMP, pumpVariables, siteYaml, until } from "../site/runtime-helpers.js";
 
 const SECRET = "e2e-webhook-secret";
 /** The south PLC's password: it must appear nowhere the system writes. */
@@ -40,18 +40,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const site = (name: string, endpoint: string, auth = "{ type: anonymous }") => y`
-  kind: Site
-  name: ${name}
-  areas: [{ name: Line1 }]
-  dataConnections:
-    - name: plc
-      endpoint: "${endpoint}"
-      auth: ${auth}
-      samplingIntervalMs: 50
-      publishingIntervalMs: 100
-      reconnectIntervalMs: 500
-`;
+const site = (name: string, endpoint: string, auth?: string) => siteYaml(endpoint, auth, name);
 const instance = (name: string, s: string) =>
   `kind: Instance\nname: ${name}\nsite: ${s}\narea: Line1\ntemplate: Pump\nconnection: plc\n`;
 const batch = (name: string, after?: string) =>

@@ -8,10 +8,10 @@ import { y } from "../helpers/repo.js";
 import { type Fleet, fleet, reconciler } from "./helpers.js";
 
 /** The site, with one data connection to `endpoint`; fast intervals so tests see changes quickly. */
-export function siteYaml(endpoint: string, auth = "{ type: anonymous }"): string {
+export function siteYaml(endpoint: string, auth = "{ type: anonymous }", name = "plant-north"): string {
   return y`
     kind: Site
-    name: plant-north
+    name: ${name}
     areas: [{ name: Line1 }]
     dataConnections:
       - name: plc
