@@ -160,7 +160,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     // The table, from the deploy branch's manifests (desired) and the sites' runtimes (running).
     const desired = new Map<string, Map<string, string>>();
-    const refresh = () => {
+    /** Reads the manifests once per tick; everything else that tick works from `desired`. */
+    const readDesired = () => {
       try {
         for (const site of sites) {
           const m = JSON.parse(git(bare, "show", `scadalink/deploy:sites/${site}/manifest.json`)) as SiteManifest;
@@ -169,14 +170,15 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       } catch {
         // No deploy branch yet.
       }
-      return fleetTable(
+    };
+    const table = () =>
+      fleetTable(
         sites.map((site) => ({
           site,
           desired: desired.get(site) ?? new Map(),
           running: reconcilers.get(site)!.view?.instances() ?? [],
         })),
       );
-    };
     const converged = (site: string) => {
       const want = desired.get(site);
       const running = new Map((reconcilers.get(site)!.view?.instances() ?? []).map((i) => [i.name, i]));
@@ -212,7 +214,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const draw = (title: string) => {
       const lines = [
         `── ${title} (${Math.round((Date.now() - started) / 1000)} s)`,
-        ...refresh(),
+        ...table(),
         ...(o.tty ? recent : []),
       ];
       if (o.tty && drawn) o.out.write(`\x1b[${drawn}A\x1b[J`);
@@ -222,13 +224,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     /** Redraws (on a terminal) until the condition holds or the demo is stopped; prints the table once it holds. */
     const phase = async (title: string, until: () => boolean): Promise<boolean> => {
       for (let n = 0; !done(); n++) {
+        readDesired();
         transitions();
         const ok = until();
         if (o.tty || ok) draw(ok ? `${title}: done` : title);
         // Not a terminal: a progress line (the sites' summaries) every few seconds while work is under way.
         else if (n % 3 === 0)
           say(
-            `… ${title} (${Math.round((Date.now() - started) / 1000)} s): ${refresh()
+            `… ${title} (${Math.round((Date.now() - started) / 1000)} s): ${table()
               .filter((l) => !l.startsWith(" "))
               .join("; ")}`,
           );
@@ -243,10 +246,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     say("");
     const released = (site: string) => (desired.get(site)?.size ?? 0) > 0;
-    const first = await phase("first deploy: the canary batch releases ps-hilltop", () => {
-      refresh();
-      return sites.filter(released).length > 0 && sites.filter(released).every(converged);
-    });
+    const first = await phase(
+      "first deploy: the canary batch releases ps-hilltop",
+      () => sites.filter(released).length > 0 && sites.filter(released).every(converged),
+    );
     if (first && !done()) {
       // A change, as an engineer would merge it: a new batch releasing the sites still pending.
       const pending = sites.filter((s) => !released(s));
@@ -269,15 +272,15 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       git(repoDir, "commit", "-q", "-m", `Batch ${NEXT_BATCH}: release ${pending.join(", ")}`);
       await gitAsync(repoDir, "push", "-q", url, "main");
       say(`\nmerged batch ${NEXT_BATCH} on main: releasing ${pending.join(", ")}`);
-      await phase(`batch ${NEXT_BATCH}: the change flows to the sites`, () => {
-        refresh();
-        return sites.every(converged);
-      });
+      await phase(`batch ${NEXT_BATCH}: the change flows to the sites`, () => sites.every(converged));
     }
     // Live values from here on, until the duration is up or Ctrl-C.
     for (let n = 0; !done(); n++) {
       transitions();
-      if (o.tty || n % 10 === 0) draw("live");
+      if (o.tty || n % 10 === 0) {
+        readDesired();
+        draw("live");
+      }
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
     return 0;
