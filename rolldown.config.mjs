@@ -4,7 +4,8 @@
 import { defineConfig } from "rolldown";
 
 export default defineConfig({
-  input: { scadalink: "dist/cli/bin.js" },
+  // The script host is a process of its own (site-reconciler/runtime/scripts/pool.ts forks it from beside the bundle).
+  input: { scadalink: "dist/cli/bin.js", "script-host": "dist/site-reconciler/runtime/scripts/script-host.js" },
   platform: "node",
   // Native addons find their compiled binary relative to their own package; node-opcua loads its nodesets and
   // schemas from files beside its modules. Both stay in node_modules.

@@ -7,17 +7,25 @@ const TAG_STATES = ["resolved", "unresolved", "bad"] as const;
 const QUALITIES = ["good", "bad", "uncertain"] as const;
 
 /** The runtime's counters, exposed as `scadalink_site_<name>_total`. */
-const COUNTERS: readonly [name: string, stat: Exclude<keyof RuntimeStats, "quality" | "activeAlarms">, help: string][] =
-  [
-    ["value_changes", "valueChanges", "Attribute value changes received"],
-    ["alarm_evaluations", "alarmEvaluations", "Alarm condition evaluations"],
-    ["alarm_transitions", "alarmTransitions", "Alarm transitions between active and normal"],
-    ["script_runs", "scriptRuns", "Script runs"],
-    ["script_errors", "scriptErrors", "Script runs that threw"],
-    ["script_timeouts", "scriptTimeouts", "Script runs stopped at their timeout"],
-    ["writes", "writes", "Attribute writes sent to devices"],
-    ["write_failures", "writeFailures", "Attribute writes the device refused or that failed"],
-  ];
+const COUNTERS: readonly [
+  name: string,
+  stat: Exclude<keyof RuntimeStats, "quality" | "activeAlarms" | "scriptsQuarantined">,
+  help: string,
+][] = [
+  ["value_changes", "valueChanges", "Attribute value changes received"],
+  ["alarm_evaluations", "alarmEvaluations", "Alarm condition evaluations"],
+  ["alarm_transitions", "alarmTransitions", "Alarm transitions between active and normal"],
+  ["script_runs", "scriptRuns", "Script runs"],
+  ["script_errors", "scriptErrors", "Script runs that threw"],
+  ["script_timeouts", "scriptTimeouts", "Script runs stopped at their timeout"],
+  ["script_host_crashes", "scriptCrashes", "Script host processes that died (out of memory, watchdog, crash)"],
+  ["script_host_restarts", "scriptHostRestarts", "Script host processes started to replace one that died"],
+  ["script_runs_dropped", "scriptRunsDropped", "Script runs not queued because their instance had too many waiting"],
+  ["script_log_lines_dropped", "scriptLogsDropped", "Script log lines over the per-script rate and byte caps"],
+  ["events_suppressed", "eventsSuppressed", "Event-log rows over the event-log rate caps, not written"],
+  ["writes", "writes", "Attribute writes sent to devices"],
+  ["write_failures", "writeFailures", "Attribute writes the device refused or that failed"],
+];
 
 /**
  * The live runtime's metrics, computed from `view.health()` at each scrape (one read per scrape, whatever the
@@ -80,6 +88,14 @@ export function siteMetrics(registry: Registry, view: RuntimeView, site: string)
     collect() {
       const quality = health().stats.quality;
       for (const q of QUALITIES) this.set({ quality: q }, quality[q]);
+    },
+  });
+  new Gauge({
+    name: "scadalink_site_scripts_quarantined",
+    help: "Scripts quarantined now: they kept timing out or crashing their script host",
+    registers,
+    collect() {
+      this.set(health().stats.scriptsQuarantined);
     },
   });
   new Gauge({

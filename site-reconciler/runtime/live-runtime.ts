@@ -4,13 +4,13 @@ import type { Logger } from "pino";
 import type { ArtifactDataConnection, TagCounts } from "../../schemas/types.js";
 import type { Store } from "../store/store.js";
 import type { EvidenceItem, InstanceState } from "../types.js";
-import { BufferedEvents } from "./instance/events.js";
+import { BufferedEvents, type EventCaps } from "./instance/events.js";
 import { type AlarmTransition, InstanceRuntime } from "./instance/instance.js";
 import { OpcuaConnection } from "./opcua/connection.js";
 import { loadOpcua, type OpcuaModule } from "./opcua/load.js";
 import { judge } from "./outcome.js";
 import type { DesiredRuntime, InstanceOutcome, Runtime, RuntimeReport, SecretLookup } from "./runtime.js";
-import { Sandbox } from "./scripts/sandbox.js";
+import { ScriptPool } from "./scripts/pool.js";
 import {
   emptyStats,
   type HealthView,
@@ -35,6 +35,11 @@ export interface LiveRuntimeOptions {
   now?: () => number;
   /** Told of every alarm transition (see AlarmTransition). */
   onAlarm?: (e: AlarmTransition) => void;
+  /** Script host processes instances are sharded over (default 2), and each one's heap limit in MB (default 128). */
+  scriptHosts?: number;
+  scriptMemoryMb?: number;
+  /** Event-log caps (rows kept, rates, message length). */
+  eventCaps?: Partial<EventCaps>;
 }
 
 interface Loaded {
@@ -58,7 +63,7 @@ export class LiveRuntime implements Runtime, RuntimeView {
   readonly events: BufferedEvents;
   private readonly connections = new Map<string, OpcuaConnection>();
   private readonly loadedInstances = new Map<string, Loaded>();
-  private readonly sandbox: Sandbox;
+  private readonly scripts: ScriptPool;
   private sharedKey: string | undefined;
   private sharedErrors = 0;
   private readonly listeners = new Set<() => void>();
@@ -72,8 +77,18 @@ export class LiveRuntime implements Runtime, RuntimeView {
   ) {
     this.now = o.now ?? Date.now;
     this.settleMs = o.settleMs ?? 5000;
-    this.sandbox = new Sandbox({ now: this.now });
-    this.events = new BufferedEvents(o.store, this.now);
+    this.events = new BufferedEvents(o.store, this.now, undefined, o.eventCaps);
+    this.scripts = new ScriptPool({
+      log: o.log,
+      hosts: o.scriptHosts,
+      memoryMb: o.scriptMemoryMb,
+      counters: this.stats,
+      event: (kind, message, instance) => {
+        this.events.event(kind, message, instance);
+        // A quarantine changes the instance's result: a change to report.
+        if (kind === "script-quarantined") this.notify();
+      },
+    });
   }
 
   static async create(o: LiveRuntimeOptions): Promise<LiveRuntime> {
@@ -118,7 +133,7 @@ export class LiveRuntime implements Runtime, RuntimeView {
       if (d.state !== "enabled") continue;
       const rt = new InstanceRuntime({
         pkg: d.package,
-        sandbox: this.sandbox,
+        scripts: this.scripts,
         connection: (c) => this.connections.get(c),
         events: this.events,
         written: this.o.store.staticValues(name),
@@ -176,7 +191,13 @@ export class LiveRuntime implements Runtime, RuntimeView {
     return {
       connections: [...this.connections.values()].map((c) => c.health()),
       tags: this.tagCounts(),
-      stats: { ...this.stats, activeAlarms: this.activeAlarms(), quality: this.qualityCounts() },
+      stats: {
+        ...this.stats,
+        activeAlarms: this.activeAlarms(),
+        quality: this.qualityCounts(),
+        scriptsQuarantined: this.running().reduce((n, rt) => n + rt.quarantined().size, 0),
+        eventsSuppressed: this.events.suppressedTotal,
+      },
     };
   }
 
@@ -214,9 +235,10 @@ export class LiveRuntime implements Runtime, RuntimeView {
   async close(): Promise<void> {
     for (const l of this.loadedInstances.values()) l.rt?.stop();
     this.loadedInstances.clear();
+    await this.scripts.close();
     await Promise.all([...this.connections.values()].map((c) => c.close()));
     this.connections.clear();
-    this.events.flush();
+    this.events.close();
     await this.certificates.dispose().catch(() => undefined);
   }
 
@@ -233,7 +255,7 @@ export class LiveRuntime implements Runtime, RuntimeView {
     const key = JSON.stringify(shared);
     if (key === this.sharedKey) return;
     this.sharedKey = key;
-    const errors = this.sandbox.setShared(shared);
+    const errors = this.scripts.setShared(shared);
     this.sharedErrors = errors.length;
     for (const e of errors) this.events.event("script-error", `shared script ${e.script} not loaded: ${e.message}`);
   }

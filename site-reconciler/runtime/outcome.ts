@@ -28,6 +28,12 @@ export function judge(i: {
       result: "local-runtime-blocked",
       message: `script not loaded: ${list(rt.loadErrors.map((e) => `${e.script}: ${e.message}`))}`,
     };
+  const quarantined = [...rt.quarantined()];
+  if (quarantined.length)
+    return {
+      result: "local-runtime-blocked",
+      message: `script quarantined: ${list(quarantined.map(([path, why]) => `${path}: ${why}`))}`,
+    };
   for (const kind of ["login", "network", "host-bridge"] as const)
     for (const name of rt.connections) {
       const c = i.connection(name)!;

@@ -41,6 +41,17 @@ export interface RuntimeStats {
   scriptRuns: number;
   scriptErrors: number;
   scriptTimeouts: number;
+  /** Script host processes that died (out of memory, killed by the watchdog, crashed) and were replaced. */
+  scriptCrashes: number;
+  scriptHostRestarts: number;
+  /** Script runs not queued: their instance had too many waiting. */
+  scriptRunsDropped: number;
+  /** Script log lines over the per-script caps. */
+  scriptLogsDropped: number;
+  /** Scripts quarantined now (a gauge). */
+  scriptsQuarantined: number;
+  /** Event-log rows over the event-log caps, not written. */
+  eventsSuppressed: number;
   writes: number;
   writeFailures: number;
   quality: Record<Quality, number>;
@@ -56,6 +67,12 @@ export function emptyStats(): RuntimeStats {
     scriptRuns: 0,
     scriptErrors: 0,
     scriptTimeouts: 0,
+    scriptCrashes: 0,
+    scriptHostRestarts: 0,
+    scriptRunsDropped: 0,
+    scriptLogsDropped: 0,
+    scriptsQuarantined: 0,
+    eventsSuppressed: 0,
     writes: 0,
     writeFailures: 0,
     quality: { good: 0, uncertain: 0, bad: 0 },

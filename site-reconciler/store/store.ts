@@ -321,6 +321,11 @@ export class Store {
     return byAge + byCount;
   }
 
+  /** Keeps at most maxRows events, newest first: cheap enough for every flush (ids only grow). */
+  capEvents(maxRows: number): number {
+    return this.prepared("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?").run(maxRows).changes;
+  }
+
   /** A static attribute value written at run time; it survives restarts until a new revision is applied. */
   writeStatic(instance: string, path: string, value: unknown, at: string): void {
     this.prepared(

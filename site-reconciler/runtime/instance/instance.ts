@@ -3,7 +3,8 @@ import { analyzeCode } from "../../../controller/compiler/scripts/analyze.js";
 import type { DeploymentPackage, PackageAlarm, PackageAttribute, PackageScript } from "../../../schemas/types.js";
 import type { BindingStatus, OpcuaConnection, WatchSink } from "../opcua/connection.js";
 import { fits } from "../opcua/data-types.js";
-import type { InstanceScripts, LoadError, RunResult, Sandbox, ScriptHost } from "../scripts/sandbox.js";
+import type { HostRun, ScriptHandle, ScriptPool } from "../scripts/pool.js";
+import type { LoadError } from "../scripts/sandbox.js";
 import type { AlarmView, AttributeView, Quality, RuntimeStats } from "../view.js";
 import { describeTrigger, type Sample, triggerHolds } from "./alarms.js";
 import type { EventSink } from "./events.js";
@@ -29,11 +30,22 @@ interface Expression {
   /** Attributes it reads (canonical), or null when it reads some by computed name: then every change counts. */
   deps: Set<string> | null;
   last: boolean;
+  /** An evaluation is queued and not started: another would read the same values. */
+  queued: boolean;
+}
+
+/** Script work waiting to run. gen counts the script runs that led to it: 0 for a device value or a timer. */
+interface Work {
+  path: string;
+  kind: "run" | "eval";
+  gen: number;
+  expression?: Expression;
+  interval?: boolean;
 }
 
 export interface InstanceDeps {
   pkg: DeploymentPackage;
-  sandbox: Sandbox;
+  scripts: ScriptPool;
   connection: (name: string) => OpcuaConnection | undefined;
   events: EventSink;
   /** Static values written at run time (persisted) and the alarm states last persisted. */
@@ -58,12 +70,15 @@ export interface AlarmTransition {
 
 /** Runs of scripts one trigger may cause in a row (a script setting an attribute whose onChange script sets…). */
 const MAX_CASCADE = 1000;
+/** Script runs waiting per instance at most: beyond, new work is dropped and counted (a script cannot keep up). */
+const MAX_QUEUE = 1000;
 
 /**
  * One running instance (section 6.4): its attribute table fed by its data connections, its alarms evaluated on
- * every change of the attribute they watch, and its scripts run on their triggers in the site's sandbox. Script runs
- * a value change or a script's write causes are queued and run one after another, never inside each other; those
- * of a value change wait until the whole publish it came in has been applied.
+ * every change of the attribute they watch, and its scripts run on their triggers in the site's script hosts
+ * (scripts/pool.ts), never on this event loop. Script runs a value change or a script's write causes are queued
+ * and run one after another, never inside each other; those of a value change wait until the whole publish it came
+ * in has been applied. A run's writes are checked again and applied here when it returns.
  */
 export class InstanceRuntime {
   readonly attrs = new Map<string, Attr>();
@@ -76,8 +91,11 @@ export class InstanceRuntime {
   private readonly onChange = new Map<string, string[]>();
   private readonly expressions: Expression[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
-  private scripts: InstanceScripts | undefined;
-  private readonly queue: (() => void)[] = [];
+  private scripts: ScriptHandle | undefined;
+  private readonly loaded = new Set<string>();
+  private readonly queue: Work[] = [];
+  private readonly intervalQueued = new Set<string>();
+  private cascadeReported = false;
   private draining = false;
   private stopped = false;
 
@@ -115,8 +133,13 @@ export class InstanceRuntime {
       this.d.connection(conn)?.watch(this.name, tags, this.sink(conn));
     }
     // Static attributes have their values now: alarms and expressions on them are evaluated once at start.
-    for (const a of this.attrs.values()) if (a.def.source === "static") this.changed(a.def.path, undefined);
-    this.drain();
+    for (const a of this.attrs.values()) if (a.def.source === "static") this.changed(a.def.path, undefined, true, 0);
+    void this.drain();
+  }
+
+  /** Scripts the site no longer runs (they kept timing out or crashing their host), and why. */
+  quarantined(): ReadonlyMap<string, string> {
+    return this.scripts?.quarantined ?? new Map();
   }
 
   stop(): void {
@@ -184,8 +207,9 @@ export class InstanceRuntime {
     a.quality = quality;
     a.at = sourceTime.getTime();
     a.message = null;
+    if (valueChanged) this.scripts?.update(path, value);
     if (quality === "bad") return;
-    this.changed(path, previous, valueChanged);
+    this.changed(path, previous, valueChanged, 0);
     this.drainSoon();
   }
 
@@ -198,23 +222,45 @@ export class InstanceRuntime {
     this.drainScheduled = true;
     setImmediate(() => {
       this.drainScheduled = false;
-      this.drain();
+      void this.drain();
     });
   }
 
   private drainScheduled = false;
 
   /** After an attribute took a new value: its alarms, its onChange scripts, the expressions that read it. */
-  private changed(path: string, previous: Sample | undefined, valueChanged = true): void {
+  private changed(path: string, previous: Sample | undefined, valueChanged: boolean, gen: number): void {
     const a = this.attrs.get(path)!;
-    for (const alarm of this.alarmsOf.get(path) ?? []) this.evaluate(alarm, { value: a.value, at: a.at }, previous);
+    for (const alarm of this.alarmsOf.get(path) ?? [])
+      this.evaluate(alarm, { value: a.value, at: a.at }, previous, gen);
     if (!valueChanged) return;
-    for (const s of this.onChange.get(path) ?? []) this.queue.push(() => this.runNow(s));
+    for (const s of this.onChange.get(path) ?? []) this.enqueue({ path: s, kind: "run", gen });
     for (const e of this.expressions)
-      if (!e.deps || e.deps.has(path)) this.queue.push(() => this.evaluateExpression(e));
+      if ((!e.deps || e.deps.has(path)) && !e.queued) {
+        e.queued = true;
+        this.enqueue({ path: e.path, kind: "eval", gen, expression: e });
+      }
   }
 
-  private evaluate(alarm: Alarm, current: Sample, previous: Sample | undefined): void {
+  private enqueue(w: Work): void {
+    if (this.stopped || !this.loaded.has(w.path) || this.scripts?.quarantined.has(w.path)) {
+      if (w.expression) w.expression.queued = false;
+      return;
+    }
+    if (this.queue.length >= MAX_QUEUE) {
+      if (w.expression) w.expression.queued = false;
+      this.d.stats.scriptRunsDropped++;
+      this.d.events.event(
+        "script-error",
+        `${w.path} not run: ${MAX_QUEUE} script runs are waiting (the scripts cannot keep up with their triggers)`,
+        this.name,
+      );
+      return;
+    }
+    this.queue.push(w);
+  }
+
+  private evaluate(alarm: Alarm, current: Sample, previous: Sample | undefined, gen: number): void {
     this.d.stats.alarmEvaluations++;
     const holds = triggerHolds(alarm.def.trigger, current, previous);
     if (holds === undefined || holds === alarm.active) return;
@@ -225,138 +271,171 @@ export class InstanceRuntime {
     this.d.stats.alarmTransitions++;
     const words = `${alarm.def.path} ${holds ? "active" : "normal"}: ${describeTrigger(alarm.def.trigger, current.value)}`;
     this.d.events.alarm(this.name, alarm.def.path, holds, alarm.since, words);
-    if (holds && alarm.def.onTrigger) {
-      const script = alarm.def.onTrigger;
-      this.queue.push(() => this.runNow(script));
-    }
+    if (holds && alarm.def.onTrigger) this.enqueue({ path: alarm.def.onTrigger, kind: "run", gen });
   }
 
   private loadScripts(scripts: readonly PackageScript[]): void {
     if (!scripts.length) return;
-    const host: ScriptHost = {
-      get: (path) => {
-        const a = this.attrs.get(path);
-        if (!a) throw new Error(`${path} is not an attribute of ${this.name}`);
-        return a.value;
-      },
-      set: (path, value) => this.set(path, value),
-      log: (level, message, script) => {
-        this.d.log[level]({ instance: this.name, script }, message);
-        if (level !== "info") this.d.events.event("script-log", `${script}: ${message}`, this.name);
-      },
-    };
-    const { scripts: loaded, errors } = this.d.sandbox.load(
-      this.name,
-      scripts.map((s) => ({
-        path: s.path,
-        scope: s.scope,
-        parameters: s.parameters,
-        code: s.code,
-        timeoutMs: s.timeoutMs,
-        expression: s.trigger.type === "expression" ? s.trigger.expression : null,
-      })),
-      host,
-    );
-    this.scripts = loaded;
+    const defs = scripts.map((s) => ({
+      path: s.path,
+      scope: s.scope,
+      parameters: s.parameters,
+      code: s.code,
+      timeoutMs: s.timeoutMs,
+      expression: s.trigger.type === "expression" ? s.trigger.expression : null,
+    }));
+    const errors = this.d.scripts.check(defs);
     this.loadErrors.push(...errors);
     for (const e of errors) this.d.events.event("script-error", `${e.script} not loaded: ${e.message}`, this.name);
+    const failed = new Set(errors.map((e) => e.script));
+    const ok = defs.filter((d) => !failed.has(d.path));
+    if (!ok.length) return;
+    this.scripts = this.d.scripts.load(
+      this.name,
+      ok,
+      this.d.pkg.attributes.map((a) => ({ path: a.path, dataType: a.dataType, source: a.source, access: a.access })),
+      () => [...this.attrs].map(([path, a]) => [path, a.value]),
+    );
     for (const s of scripts) {
-      if (!loaded.has(s.path)) continue;
+      if (failed.has(s.path)) continue;
+      this.loaded.add(s.path);
       const t = s.trigger;
       if (t.type === "onChange") this.onChange.set(t.attribute, [...(this.onChange.get(t.attribute) ?? []), s.path]);
       else if (t.type === "interval") {
         const timer = setInterval(
           () => {
-            this.queue.push(() => this.runNow(s.path));
-            this.drain();
+            // A run still waiting stands for this tick too: a slow script never piles up its own timer's runs.
+            if (this.intervalQueued.has(s.path)) return;
+            this.intervalQueued.add(s.path);
+            this.enqueue({ path: s.path, kind: "run", gen: 0, interval: true });
+            void this.drain();
           },
           Math.max(10, t.everyMs),
         );
         timer.unref();
         this.timers.push(timer);
-      } else if (t.type === "expression") this.expressions.push({ path: s.path, deps: dependencies(s), last: false });
+      } else if (t.type === "expression")
+        this.expressions.push({ path: s.path, deps: dependencies(s), last: false, queued: false });
     }
   }
 
-  /** attributes.set from a script: a static value is kept (and persisted), a readWrite data value goes to the device. */
-  private set(path: string, value: unknown): void {
+  /**
+   * A script's attributes.set, applied when its run returns (the host checked it already; the table may have moved
+   * on since): a static value is kept (and persisted), a readWrite data value goes to the device.
+   */
+  private applyWrite(script: string, path: string, value: unknown, gen: number): void {
     const a = this.attrs.get(path);
-    if (!a) throw new Error(`${path} is not an attribute of ${this.name}`);
-    if (!fits(a.def.dataType, value)) throw new Error(`${JSON.stringify(value)} is not a ${a.def.dataType} (${path})`);
+    const conn = a?.def.connection ? this.d.connection(a.def.connection) : undefined;
+    const refused = !a
+      ? `not an attribute of ${this.name}`
+      : !fits(a.def.dataType, value)
+        ? `not a ${a.def.dataType}`
+        : a.def.source === "static"
+          ? null
+          : a.def.access !== "readWrite"
+            ? "a read-only data attribute"
+            : !conn
+              ? "its data connection is not available"
+              : null;
+    if (!a || refused !== null) {
+      this.d.events.event("write", `${script}: ${path} ← ${JSON.stringify(value)} refused: ${refused}`, this.name);
+      return;
+    }
     if (a.def.source === "static") {
       const previous: Sample = { value: a.value, at: a.at };
       const changed = a.value !== value;
       const now = this.d.now();
-      const timestamp = new Date(now).toISOString();
-      // Persisted before the table changes: a script stopped by its timeout inside this call leaves both as they were
-      // or both written.
-      this.d.persistStatic(path, value, timestamp);
+      this.d.persistStatic(path, value, new Date(now).toISOString());
       a.value = value;
       a.at = now;
-      this.changed(path, previous, changed);
+      if (changed) this.scripts?.update(path, value);
+      this.changed(path, previous, changed, gen + 1);
       return;
     }
-    if (a.def.access !== "readWrite") throw new Error(`${path} is a read-only data attribute`);
-    const conn = a.def.connection ? this.d.connection(a.def.connection) : undefined;
-    if (!conn) throw new Error(`${path}: its data connection is not available`);
     this.d.stats.writes++;
     // The table changes when the device reports the new value through the subscription, not before.
-    void conn.write(this.name, path, value).then((err) => {
+    void conn!.write(this.name, path, value).then((err) => {
       if (!err) return;
       this.d.stats.writeFailures++;
       this.d.events.event("write", `${path} ← ${JSON.stringify(value)} failed: ${err}`, this.name);
     });
   }
 
-  private runNow(path: string, args: readonly unknown[] = []): RunResult | undefined {
-    if (this.stopped || !this.scripts) return undefined;
-    this.d.stats.scriptRuns++;
-    const r = this.scripts.run(path, args);
-    if (!r.ok) this.scriptFailed(path, r);
-    return r;
-  }
-
-  private evaluateExpression(e: Expression): void {
-    if (this.stopped || !this.scripts) return;
-    const r = this.scripts.evaluate(e.path);
-    if (!r.ok) {
-      this.scriptFailed(`${e.path} (expression)`, r);
+  /** One queued piece of work: run it in the host, then take in what it did. */
+  private async execute(w: Work): Promise<void> {
+    if (w.interval) this.intervalQueued.delete(w.path);
+    if (w.expression) w.expression.queued = false;
+    if (!this.scripts || this.scripts.quarantined.has(w.path)) return;
+    if (w.kind === "run") this.d.stats.scriptRuns++;
+    const r = await this.scripts.run(w.path, w.kind);
+    if (this.stopped) return;
+    this.absorb(w.path, r, w.gen);
+    if (!r.result.ok) {
+      this.scriptFailed(w.kind === "eval" ? `${w.path} (expression)` : w.path, r.result, r.crashed);
       return;
     }
-    const now = !!r.value;
-    const rising = now && !e.last;
-    e.last = now;
-    if (rising) this.runNow(e.path);
+    if (w.expression) {
+      const now = !!r.result.value;
+      const rising = now && !w.expression.last;
+      w.expression.last = now;
+      if (rising) this.enqueue({ path: w.path, kind: "run", gen: w.gen });
+    }
   }
 
-  private scriptFailed(what: string, r: { error: string; timedOut: boolean }): void {
+  /** A run's logs and writes, in the order the script made them. */
+  private absorb(script: string, r: HostRun, gen: number): void {
+    for (const l of r.logs) {
+      this.d.log[l.level]({ instance: this.name, script: l.script }, l.message);
+      if (l.level !== "info") this.d.events.event("script-log", `${l.script}: ${l.message}`, this.name);
+    }
+    if (r.dropped > 0) {
+      this.d.stats.scriptLogsDropped += r.dropped;
+      this.d.events.event(
+        "script-log",
+        `${script}: ${r.dropped} log line(s) dropped: over the script log caps`,
+        this.name,
+      );
+    }
+    for (const [path, value] of r.writes) this.applyWrite(script, path, value, gen);
+  }
+
+  private scriptFailed(what: string, r: { error: string; timedOut: boolean }, crashed: boolean): void {
     this.scriptErrors++;
     this.d.stats.scriptErrors++;
     if (r.timedOut) this.d.stats.scriptTimeouts++;
-    this.d.log.warn({ instance: this.name, script: what, err: r.error }, "script failed");
+    this.d.log.warn({ instance: this.name, script: what, err: r.error, crashed }, "script failed");
     this.d.events.event("script-error", `${what}: ${r.error}`, this.name);
   }
 
-  /** Runs queued script work; a cascade longer than MAX_CASCADE is cut off and logged. */
-  private drain(): void {
+  /** Runs queued script work one item at a time; a cascade longer than MAX_CASCADE is cut off and logged. */
+  private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     try {
-      let n = 0;
       while (this.queue.length && !this.stopped) {
-        if (++n > MAX_CASCADE) {
-          this.queue.length = 0;
-          this.d.events.event(
-            "script-error",
-            `more than ${MAX_CASCADE} script runs from one change: stopped`,
-            this.name,
-          );
-          break;
+        const w = this.queue.shift()!;
+        if (w.gen > MAX_CASCADE) {
+          if (w.expression) w.expression.queued = false;
+          if (!this.cascadeReported) {
+            this.cascadeReported = true;
+            this.d.events.event(
+              "script-error",
+              `more than ${MAX_CASCADE} script runs from one change: stopped`,
+              this.name,
+            );
+          }
+          continue;
         }
-        this.queue.shift()!();
+        try {
+          await this.execute(w);
+        } catch (e) {
+          // Taking in a run's result failed (the store refused a write): reported, and the queue goes on.
+          this.scriptFailed(w.path, { error: e instanceof Error ? e.message : String(e), timedOut: false }, false);
+        }
       }
     } finally {
       this.draining = false;
+      if (this.queue.length === 0) this.cascadeReported = false;
     }
   }
 }

@@ -118,23 +118,11 @@ export class Sandbox {
     const key = `i${++this.#seq}`;
     this.#control.addInstance(key);
     this.#hosts.set(key, host);
-    const errors: LoadError[] = [];
+    const { ready, errors } = this.#prepareAll(scripts);
     const loaded = new Map<string, { timeoutMs: number; expression: boolean }>();
-    for (const def of scripts) {
-      const fail = (why: string) => errors.push({ script: def.path, message: `script "${def.path}" ${why}` });
-      const body = this.#prepare("instance", def.path, def.parameters, def.code, false);
-      if (body.error !== undefined) {
-        fail(`cannot be loaded: ${body.error}`);
-        continue;
-      }
-      const hasExpr = typeof def.expression === "string";
-      const expr = hasExpr ? this.#prepare("instance", def.path, [], def.expression as string, true) : undefined;
-      if (expr?.error !== undefined) {
-        fail(`cannot be loaded: its trigger expression: ${expr.error}`);
-        continue;
-      }
-      this.#control.addScript(key, def.path, def.scope, body.factory, expr?.factory ?? null);
-      loaded.set(def.path, { timeoutMs: timeoutOf(def.timeoutMs), expression: hasExpr });
+    for (const { def, body, expr } of ready) {
+      this.#control.addScript(key, def.path, def.scope, body, expr);
+      loaded.set(def.path, { timeoutMs: timeoutOf(def.timeoutMs), expression: expr !== null });
     }
     let disposed = false;
     const exec = (path: string, kind: "run" | "eval", args: readonly unknown[]): RunResult => {
@@ -158,6 +146,36 @@ export class Sandbox {
         },
       },
     };
+  }
+
+  /**
+   * The load-time checks of load() without loading anything: which scripts could not be loaded and why. Compiling
+   * runs no script code (the guard keeps code inside its function), so the runtime can judge an instance from this
+   * while its scripts run elsewhere.
+   */
+  check(scripts: readonly ScriptDef[]): LoadError[] {
+    return this.#prepareAll(scripts).errors;
+  }
+
+  #prepareAll(scripts: readonly ScriptDef[]) {
+    const errors: LoadError[] = [];
+    const ready: { def: ScriptDef; body: Factory; expr: Factory | null }[] = [];
+    for (const def of scripts) {
+      const fail = (why: string) => errors.push({ script: def.path, message: `script "${def.path}" ${why}` });
+      const body = this.#prepare("instance", def.path, def.parameters, def.code, false);
+      if (body.error !== undefined) {
+        fail(`cannot be loaded: ${body.error}`);
+        continue;
+      }
+      const expr =
+        typeof def.expression === "string" ? this.#prepare("instance", def.path, [], def.expression, true) : undefined;
+      if (expr?.error !== undefined) {
+        fail(`cannot be loaded: its trigger expression: ${expr.error}`);
+        continue;
+      }
+      ready.push({ def, body: body.factory, expr: expr?.factory ?? null });
+    }
+    return { ready, errors };
   }
 
   /** The only host function the realm holds: strings in, JSON text out, never throws. */
@@ -248,7 +266,7 @@ function failed(error: string, timedOut = false): RunResult {
   return { ok: false, error, timedOut };
 }
 
-function timeoutOf(ms: number): number {
+export function timeoutOf(ms: number): number {
   return Number.isFinite(ms) && ms >= 1 ? Math.min(Math.floor(ms), 2_147_483_647) : DEFAULT_TIMEOUT_MS;
 }
 
