@@ -188,6 +188,24 @@ function program(run: (p: Promise<number>) => void): Command {
       ).env("SCADALINK_ACCEPT_UNKNOWN_CERTIFICATES"),
     )
     .addOption(
+      new Option(
+        "--script-hosts <n>",
+        "script host processes the instances' scripts are spread over (each runs one script at a time)",
+      )
+        .default("2")
+        .env("SCADALINK_SCRIPT_HOSTS"),
+    )
+    .addOption(
+      new Option("--script-memory <mb>", "heap limit of each script host process, in MB")
+        .default("128")
+        .env("SCADALINK_SCRIPT_MEMORY"),
+    )
+    .addOption(
+      new Option("--event-max-rows <n>", "event-log rows kept at most (older ones are deleted as new ones come)")
+        .default("100000")
+        .env("SCADALINK_EVENT_MAX_ROWS"),
+    )
+    .addOption(
       new Option("--log-level <level>", "log level (JSON logs on stdout)").default("info").env("SCADALINK_LOG_LEVEL"),
     )
     .addHelpText(

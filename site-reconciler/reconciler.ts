@@ -54,6 +54,9 @@ export interface ReconcilerConfig {
   retryUnresolvedMs?: number;
   /** Accept OPC UA server certificates not in <state-dir>/pki/trusted (default false). */
   acceptUnknownCertificates?: boolean;
+  /** Script host processes (default 2) and each one's heap limit in MB (default 128). */
+  scriptHosts?: number;
+  scriptMemoryMb?: number;
   /** The local runtime; the default runs the instances against their OPC UA servers (LiveRuntime). */
   runtime?: (ctx: RuntimeContext) => Runtime | Promise<Runtime>;
 }
@@ -175,6 +178,9 @@ export class Reconciler {
               settleMs: config.settleMs,
               retryUnresolvedMs: config.retryUnresolvedMs,
               acceptUnknownCertificates: config.acceptUnknownCertificates,
+              scriptHosts: config.scriptHosts,
+              scriptMemoryMb: config.scriptMemoryMb,
+              eventCaps: config.eventMaxRows === undefined ? undefined : { maxRows: config.eventMaxRows },
               now: config.now && (() => config.now!().getTime()),
             })),
         ctx,

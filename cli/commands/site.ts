@@ -12,7 +12,7 @@ import {
 import { alive, StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/reconciler.js";
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
-import { positive } from "../options.js";
+import { positive, whole } from "../options.js";
 import { palette } from "../output/color.js";
 import { stopOnSignal } from "../signals.js";
 import { UsageError } from "./validate.js";
@@ -29,6 +29,9 @@ export interface SiteOptions {
   apiPort: string;
   settle: string;
   acceptUnknownCertificates?: boolean;
+  scriptHosts: string;
+  scriptMemory: string;
+  eventMaxRows: string;
   logLevel: string;
 }
 
@@ -54,6 +57,9 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
         heartbeatMs: positive(o.heartbeatInterval, "--heartbeat-interval") * 1000,
         settleMs: positive(o.settle, "--settle") * 1000,
         acceptUnknownCertificates: !!o.acceptUnknownCertificates,
+        scriptHosts: whole(o.scriptHosts, "--script-hosts"),
+        scriptMemoryMb: whole(o.scriptMemory, "--script-memory"),
+        eventMaxRows: whole(o.eventMaxRows, "--event-max-rows"),
         ...(o.runtime === "none" ? { runtime: packageRuntime } : {}),
         env,
       },
