@@ -1,7 +1,8 @@
 // `npm run bench`: generates synthetic repos (bench/generate.mjs) and measures validate against its targets,
 // then the controller (bench/controller.mjs), the site reconciler (bench/site.mjs) and its crash safety under
 // SIGKILL (bench/site-crash.mjs) against a loopback git server, and the site's OPC UA runtime (bench/runtime.mjs)
-// against a node-opcua server in a child process, side by side with a bare node-opcua client.
+// against a node-opcua server in a child process, side by side with a bare node-opcua client, and the script
+// hosts (bench/scripts.mjs): the cost of a run and the runtime's event-loop delay while a script spins.
 // stdout: one JSON object per line, nothing else; progress goes to stderr. Every figure is measured here.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ const CONTROLLER = join(ROOT, "bench/controller.mjs");
 const SITE = join(ROOT, "bench/site.mjs");
 const SITE_CRASH = join(ROOT, "bench/site-crash.mjs");
 const RUNTIME = join(ROOT, "bench/runtime.mjs");
+const SCRIPTS = join(ROOT, "bench/scripts.mjs");
 const RSS_HOOK = pathToFileURL(join(ROOT, "bench/rss-hook.mjs")).href;
 const SITES = 10;
 const TAGS = 75;
@@ -351,6 +353,7 @@ try {
   await childBenches(SITE);
   await childBenches(SITE_CRASH);
   await childBenches(RUNTIME);
+  await childBenches(SCRIPTS);
   log(`done in ${r1((performance.now() - started) / 1000)} s; load average now ${os.loadavg()[0].toFixed(2)}`);
 } catch (e) {
   log(`FAILED: ${e.stack ?? e}`);
