@@ -22,6 +22,7 @@ const SITE = join(ROOT, "bench/site.mjs");
 const SITE_CRASH = join(ROOT, "bench/site-crash.mjs");
 const RUNTIME = join(ROOT, "bench/runtime.mjs");
 const SCRIPTS = join(ROOT, "bench/scripts.mjs");
+const BIG_FILES = join(ROOT, "bench/big-files.mjs");
 const RSS_HOOK = pathToFileURL(join(ROOT, "bench/rss-hook.mjs")).href;
 const SITES = 10;
 const TAGS = 75;
@@ -349,6 +350,7 @@ emit({
 try {
   await scale(SMALL);
   await scale(LARGE);
+  await childBenches(BIG_FILES);
   await childBenches(CONTROLLER);
   await childBenches(SITE);
   await childBenches(SITE_CRASH);

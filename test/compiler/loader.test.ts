@@ -79,6 +79,17 @@ describe("yaml-syntax", () => {
     expect(errs).toMatchObject([{ rule: "yaml-syntax", line: 3, column: 1 }]);
   });
 
+  it("finds a duplicate among 60,000 keys at its own line, without yaml's pairwise key check", () => {
+    const keys = Array.from({ length: 60_000 }, (_, i) => `  k${i}: ${i}`);
+    const ok = parseFile("big.yaml", `labels:\n${keys.join("\n")}\n`);
+    expect(ok.diagnostics).toEqual([]);
+    expect(Object.keys((ok.docs[0]!.data as { labels: object }).labels)).toHaveLength(60_000);
+    const dup = parseFile("big.yaml", `labels:\n${keys.join("\n")}\n  k59998: again\n`);
+    expect(dup.diagnostics).toMatchObject([
+      { rule: "yaml-syntax", line: 60_002, column: 3, message: expect.stringContaining('duplicate key "k59998"') },
+    ]);
+  });
+
   it('rejects keys that only become equal as strings (1 and "1")', () => {
     expect(yamlErrors('m:\n  1: a\n  "1": b\n')).toMatchObject([{ rule: "yaml-syntax", line: 3 }]);
   });
