@@ -52,7 +52,7 @@ export type Auth = AnonymousAuth | UsernameAuth;
  */
 export type DataConnection = {
   /**
-   * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit.
+   * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit, and not a Windows device name (con, prn, aux, nul, com0-9, lpt0-9).
    *
    * This interface was referenced by `Common`'s JSON-Schema
    * via the `definition` "SiteName".
@@ -284,7 +284,7 @@ export interface Batch {
   apiVersion?: "scadalink/v1";
   kind: "Batch";
   /**
-   * Batch name: lowercase letters, digits, '.', '_', '-', at most 128 characters, starting with a letter or digit. Dates make good prefixes: 2026-04-20-pilot-line1.
+   * Batch name: lowercase letters, digits, '.', '_', '-', at most 128 characters, starting with a letter or digit, not ending with '.', and not a Windows device name alone or before a '.' (con, prn, aux, nul, com0-9, lpt0-9). Dates make good prefixes: 2026-04-20-pilot-line1.
    *
    * This interface was referenced by `Common`'s JSON-Schema
    * via the `definition` "BatchName".
@@ -946,7 +946,7 @@ export interface Parameters2 {
  */
 export interface InstanceSetEntry {
   /**
-   * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', never containing '..'. It becomes a file name on the deploy branch.
+   * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', not ending with '.', never containing '..', and not a Windows device name in any case, alone or before a '.' (CON, PRN, AUX, NUL, COM0-9, LPT0-9: 'aux', 'Nul.pump'). It becomes a file name on the deploy branch, and config repos are checked out on Windows too.
    *
    * This interface was referenced by `Common`'s JSON-Schema
    * via the `definition` "InstanceName".
@@ -1032,7 +1032,7 @@ export interface Instance {
   apiVersion?: "scadalink/v1";
   kind: "Instance";
   /**
-   * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', never containing '..'. It becomes a file name on the deploy branch.
+   * Instance name: letters, digits, '_', '.', '-', at most 128 characters, not starting with '.' or '-', not ending with '.', never containing '..', and not a Windows device name in any case, alone or before a '.' (CON, PRN, AUX, NUL, COM0-9, LPT0-9: 'aux', 'Nul.pump'). It becomes a file name on the deploy branch, and config repos are checked out on Windows too.
    *
    * This interface was referenced by `Common`'s JSON-Schema
    * via the `definition` "InstanceName".
@@ -1519,7 +1519,7 @@ export interface Site {
   apiVersion?: "scadalink/v1";
   kind: "Site";
   /**
-   * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit.
+   * Site or data connection name: lowercase letters, digits and dashes, 1-63 characters, starting and ending with a letter or digit, and not a Windows device name (con, prn, aux, nul, com0-9, lpt0-9).
    *
    * This interface was referenced by `Common`'s JSON-Schema
    * via the `definition` "SiteName".
