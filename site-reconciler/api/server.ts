@@ -74,6 +74,26 @@ export function isLoopback(host: string): boolean {
   return canonical === "[::1]" || canonical.startsWith("[::ffff:7f");
 }
 
+/**
+ * Whether a request's Host header names this server: a loopback address or `localhost`, with the port it listens
+ * on. A page from any other origin that a browser on the site host is tricked into sending here (DNS rebinding:
+ * evil.example resolving to 127.0.0.1) carries its own name, and is refused.
+ */
+export function hostAllowed(header: string | undefined, port: number): boolean {
+  if (header === undefined) return true; // HTTP/1.0 clients; a browser always sends one
+  let url: URL;
+  try {
+    url = new URL(`http://${header}`);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.pathname !== "/" || url.search) return false;
+  const name = url.hostname.toLowerCase();
+  const bare = name.startsWith("[") ? name.slice(1, -1) : name;
+  const loopback = name === "localhost" || name.endsWith(".localhost") || (isIP(bare) !== 0 && isLoopback(bare));
+  return loopback && (url.port === "" ? port === 80 : Number(url.port) === port);
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -143,12 +163,19 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
   const sendJson = (res: ServerResponse, head: boolean, status: number, body: unknown) =>
     send(res, head, status, "application/json; charset=utf-8", `${JSON.stringify(body, replacer)}\n`);
 
+  // The port listened on, known once listening (0 asks for any free one); requests come only after that.
+  let port = opts.port;
   const server = createServer(async (req, res) => {
     const head = req.method === "HEAD";
     const raw = req.url ?? "/";
     const q = raw.indexOf("?");
     const path = q === -1 ? raw : raw.slice(0, q);
     try {
+      if (!hostAllowed(req.headers.host, port))
+        throw new HttpError(
+          421,
+          "the site API answers only requests addressed to 127.0.0.1, [::1] or localhost with its own port (Host header refused)",
+        );
       if (req.method !== "GET" && !head) {
         res.setHeader("allow", "GET, HEAD");
         throw new HttpError(405, `${req.method} is not allowed: the site API is read-only`);
@@ -171,7 +198,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     });
   });
   const address = server.address();
-  const port = typeof address === "object" && address ? address.port : opts.port;
+  port = typeof address === "object" && address ? address.port : opts.port;
   opts.log.info({ host, port }, "site API listening");
   return {
     port,

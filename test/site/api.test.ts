@@ -1,4 +1,5 @@
 import { existsSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { join } from "node:path";
 import pino from "pino";
 import { Registry } from "prom-client";
@@ -7,6 +8,7 @@ import { loopMetrics, siteMetrics } from "../../site-reconciler/api/metrics.js";
 import {
   API_FILE,
   type ApiHealth,
+  hostAllowed,
   isLoopback,
   readApiFile,
   removeApiFile,
@@ -267,6 +269,44 @@ describe("the site read API", () => {
     expect(missing.status).toBe(404);
     expect(await json(missing)).toEqual({ error: "no route /nope" });
     expect((await get("/instances/Pump07/x")).status).toBe(404);
+  });
+
+  it("refuses a request whose Host header names another server (DNS rebinding), with 421", async () => {
+    const { api } = await serve();
+    // A raw request: fetch would not let a test set Host.
+    const raw = (host: string | null) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          { host: "127.0.0.1", port: api.port, path: "/instances", setHost: false, headers: host ? { host } : {} },
+          (res) => {
+            let body = "";
+            res.on("data", (d) => {
+              body += d;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    for (const bad of [
+      "evil.example",
+      `evil.example:${api.port}`,
+      "127.0.0.1.nip.io",
+      `192.168.1.10:${api.port}`,
+      `127.0.0.1:${api.port + 1}`,
+      "127.0.0.1",
+      `user@127.0.0.1:${api.port}`,
+    ]) {
+      const r = await raw(bad);
+      expect(r.status, bad).toBe(421);
+      expect(JSON.parse(r.body).error).toMatch(/Host header refused/);
+      expect(r.body).not.toContain("Pump07");
+    }
+    for (const good of [`127.0.0.1:${api.port}`, `localhost:${api.port}`, `[::1]:${api.port}`, `LOCALHOST:${api.port}`])
+      expect((await raw(good)).status, good).toBe(200);
+    expect(hostAllowed(`127.5.6.7:80`, 80)).toBe(true);
+    expect(hostAllowed("127.0.0.1", 80)).toBe(true);
   });
 
   it("a view that throws is a 500 JSON error, and the API keeps serving", async () => {
