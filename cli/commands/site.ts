@@ -14,6 +14,7 @@ import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/recon
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
 import { positive, whole } from "../options.js";
 import { palette } from "../output/color.js";
+import { printable } from "../output/printable.js";
 import { stopOnSignal } from "../signals.js";
 import { UsageError } from "./validate.js";
 
@@ -232,7 +233,7 @@ function instancesText(
   for (const i of doc.instances) {
     const refused = refusals.get(i.name);
     out.push(
-      `  ${i.name.padEnd(24)} ${i.revisionHash.slice(0, 19)}  ${i.state}${refused ? `  refused ${refused.revisionHash.slice(0, 19)}: ${refused.message}` : ""}`,
+      `  ${i.name.padEnd(24)} ${i.revisionHash.slice(0, 19)}  ${i.state}${refused ? `  refused ${refused.revisionHash.slice(0, 19)}: ${printable(refused.message)}` : ""}`,
     );
     for (const a of i.attributes) {
       const quality = a.quality.padEnd(9);
@@ -249,11 +250,11 @@ function instancesText(
   const applied = new Set(doc.instances.map((i) => i.name));
   for (const [name, r] of refusals)
     if (!applied.has(name) && (!instance || name === instance))
-      out.push(`  ${name.padEnd(24)} (none)  refused ${r.revisionHash.slice(0, 19)}: ${r.message}`);
+      out.push(`  ${name.padEnd(24)} (none)  refused ${r.revisionHash.slice(0, 19)}: ${printable(r.message)}`);
   out.push("", `audit (newest first${instance ? `, ${instance}` : ""}):`);
   for (const a of store.auditTail(auditRows, instance))
     out.push(
-      `  ${a.at}  ${a.action.padEnd(7)} ${a.instance.padEnd(24)} ${a.fromHash?.slice(0, 19) ?? "-"} → ${a.toHash?.slice(0, 19) ?? "-"}${a.message ? `  ${a.message}` : ""}`,
+      `  ${a.at}  ${a.action.padEnd(7)} ${a.instance.padEnd(24)} ${a.fromHash?.slice(0, 19) ?? "-"} → ${a.toHash?.slice(0, 19) ?? "-"}${a.message ? `  ${printable(a.message)}` : ""}`,
     );
   const n = doc.instances.length;
   out.push("", `${n} instance${n === 1 ? "" : "s"} applied, ${active} alarm${active === 1 ? "" : "s"} active`);
@@ -322,7 +323,10 @@ function printEvents(store: Store, q: EventQuery, format: "text" | "json"): numb
     process.stdout.write(`${JSON.stringify({ site: store.meta("site") ?? null, events }, null, 2)}\n`);
     return 0;
   }
-  const out = events.map((e) => `${e.at}  ${e.kind.padEnd(10)}  ${(e.instance ?? "-").padEnd(24)}  ${e.message}`);
+  const out = events.map(
+    (e) =>
+      `${e.at}  ${printable(e.kind).padEnd(10)}  ${printable(e.instance ?? "-").padEnd(24)}  ${printable(e.message)}`,
+  );
   const more = events.length === q.limit ? ` (the newest ${q.limit}; --limit for more)` : "";
   out.push(`${events.length} event${events.length === 1 ? "" : "s"}${more}`);
   process.stdout.write(`${out.join("\n")}\n`);

@@ -1,6 +1,7 @@
 import { StatusReader } from "../../controller/deploy/records.js";
 import { GitSource } from "../../controller/sources/git-tree.js";
 import { palette } from "../output/color.js";
+import { printable } from "../output/printable.js";
 import { deployState, openRepo } from "../repo-access.js";
 
 export interface StatusOptions {
@@ -85,13 +86,13 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
   for (const s of sites) {
     out.push(
       "",
-      `${p.bold(s.site)}  last seen ${s.lastSeen ?? "never"}  applied deploy ${short(s.appliedDeployCommit)}  ${s.converged ? p.green("converged") : p.yellow("converging")}`,
+      `${p.bold(s.site)}  last seen ${printable(s.lastSeen ?? "never")}  applied deploy ${short(s.appliedDeployCommit)}  ${s.converged ? p.green("converged") : p.yellow("converging")}`,
     );
     out.push(`  ${"instance".padEnd(24)} ${"desired".padEnd(10)} ${"applied".padEnd(10)} ${"state".padEnd(9)} result`);
     for (const i of s.instances) {
       const mark = i.desired === i.applied ? " " : p.yellow("*");
       out.push(
-        `${mark} ${i.name.padEnd(24)} ${short(i.desired).padEnd(10)} ${short(i.applied).padEnd(10)} ${(i.state ?? "-").padEnd(9)} ${i.result ?? "-"}${i.stale ? p.dim("  stale") : ""}`,
+        `${mark} ${i.name.padEnd(24)} ${short(i.desired).padEnd(10)} ${short(i.applied).padEnd(10)} ${printable(i.state ?? "-").padEnd(9)} ${printable(i.result ?? "-")}${i.stale ? p.dim("  stale") : ""}`,
       );
     }
   }
@@ -99,7 +100,7 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
     out.push("", p.bold("batches"));
     for (const b of batches)
       out.push(
-        `  ${b.batch}  ${b.phase}  ${b.state}  ${b.counts.passed}/${b.counts.selected} passed, ${b.counts.failed} failed${b.reason ? p.dim(`  ${b.reason}`) : ""}`,
+        `  ${b.batch}  ${b.phase}  ${b.state}  ${b.counts.passed}/${b.counts.selected} passed, ${b.counts.failed} failed${b.reason ? p.dim(`  ${printable(b.reason)}`) : ""}`,
       );
   }
   process.stdout.write(`${out.join("\n")}\n`);

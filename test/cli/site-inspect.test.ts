@@ -138,6 +138,31 @@ describe("site inspect --events", () => {
     expect(lines[7]).toBe("7 events");
   });
 
+  it("shows terminal control sequences from script logs and refusals as escapes, never raw; JSON keeps them exact", async () => {
+    const evil = "x\x1b[2J\x1b]0;pwned\x07\x9b31m\u202eevil\r\nnext";
+    const dir = stateDir((s) => {
+      s.event(ago(MIN), "script-log", `Loop: ${evil}`, "Pump07");
+      s.refuse(
+        {
+          name: "Pump08",
+          revisionHash: `sha256:${"d".repeat(64)}`,
+          deployCommit: COMMIT,
+          result: "artifact-mismatch",
+          message: evil,
+        },
+        AT,
+      );
+    });
+    const events = await inspect("--state-dir", dir, "--events");
+    const text = await inspect("--state-dir", dir);
+    for (const out of [events.stdout, text.stdout]) {
+      expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/);
+      expect(out).toContain("x\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\u202eevil\\r\\nnext");
+    }
+    const doc = await inspectJson("--state-dir", dir, "--events", "--kind", "script-log");
+    expect(doc.events[0].message).toBe(`Loop: ${evil}`);
+  });
+
   it("--format json prints { site, events } instead of the instances document", async () => {
     const doc = await inspectJson("--state-dir", logged(), "--events", "--kind", "connection");
     expect(doc).toEqual({
