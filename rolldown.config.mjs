@@ -4,8 +4,13 @@
 import { defineConfig } from "rolldown";
 
 export default defineConfig({
-  // The script host is a process of its own (site-reconciler/runtime/scripts/pool.ts forks it from beside the bundle).
-  input: { scadalink: "dist/cli/bin.js", "script-host": "dist/site-reconciler/runtime/scripts/script-host.js" },
+  // The script host is a process of its own (site-reconciler/runtime/scripts/pool.ts forks it from beside the
+  // bundle), the controller's HTTP endpoints a worker thread (controller/http/server.ts starts it likewise).
+  input: {
+    scadalink: "dist/cli/bin.js",
+    "script-host": "dist/site-reconciler/runtime/scripts/script-host.js",
+    "http-worker": "dist/controller/http/http-worker.js",
+  },
   platform: "node",
   // Native addons find their compiled binary relative to their own package; node-opcua loads its nodesets and
   // schemas from files beside its modules. Both stay in node_modules.

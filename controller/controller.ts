@@ -1,4 +1,3 @@
-import type { Server } from "node:http";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
@@ -13,10 +12,10 @@ import { Repo } from "./git/repo.js";
 import { withTrailers } from "./git/trailers.js";
 import { type GitHubOptions, GitHubReporter } from "./github/reporter.js";
 import type { WebhookEvent } from "./github/webhook.js";
+import { type HttpServer, startServer } from "./http/server.js";
 import { ControllerMetrics } from "./metrics.js";
 import { buildPlan, type Plan } from "./plan/plan.js";
 import { renderPlanMarkdown } from "./plan/render.js";
-import { startServer } from "./server.js";
 import { GitSource } from "./sources/git-tree.js";
 
 export interface ControllerConfig {
@@ -72,7 +71,7 @@ export class Controller {
    */
   private progress: { head: string; lastValid: string | undefined } | undefined;
   private ready = false;
-  private server: Server | undefined;
+  private server: HttpServer | undefined;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
@@ -395,13 +394,12 @@ export class Controller {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     await this.watcher?.close();
-    if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.server?.close();
     await this.running;
   }
 
   get address(): { port: number } | undefined {
-    const a = this.server?.address();
-    return a && typeof a === "object" ? { port: a.port } : undefined;
+    return this.server ? { port: this.server.port } : undefined;
   }
 }
 

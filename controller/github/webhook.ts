@@ -16,7 +16,24 @@ export type WebhookEvent =
   | { type: "push"; ref: string; after: string }
   | { type: "pull_request"; action: string; number: number; headSha: string; headRef: string; baseRef: string }
   | { type: "ping" }
-  | { type: "ignored"; reason: string };
+  | { type: "ignored"; reason: string }
+  /** A signed delivery whose fields cannot be used (answered 400). */
+  | { type: "invalid"; reason: string };
+
+/** A commit id as git writes it: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits. */
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * A branch name git would accept (git check-ref-format, for one branch), conservatively: no "..", no control
+ * characters or the characters git forbids, no component starting with "." or ending with ".lock".
+ */
+export function isBranchName(name: string): boolean {
+  if (name === "" || name.length > 255 || name === "@" || name.startsWith("-") || name.startsWith("/")) return false;
+  if (name.endsWith("/") || name.endsWith(".") || name.includes("..") || name.includes("//") || name.includes("@{"))
+    return false;
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  return name.split("/").every((c) => c !== "" && !c.startsWith(".") && !c.endsWith(".lock"));
+}
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === "object" ? (v as Json) : {});
@@ -25,18 +42,25 @@ const obj = (v: unknown): Json => (v && typeof v === "object" ? (v as Json) : {}
 export function parseEvent(name: string | undefined, body: unknown): WebhookEvent {
   const b = obj(body);
   if (name === "ping") return { type: "ping" };
-  if (name === "push" && typeof b.ref === "string" && typeof b.after === "string")
+  // Every sha and ref from a payload is checked before anything uses it: they become git object paths and refs.
+  if (name === "push" && typeof b.ref === "string" && typeof b.after === "string") {
+    if (!SHA.test(b.after)) return { type: "invalid", reason: "push: after is not a commit id (40 or 64 hex digits)" };
+    if (!b.ref.startsWith("refs/") || !isBranchName(b.ref.slice("refs/".length)))
+      return { type: "invalid", reason: "push: ref is not a valid git ref" };
     return { type: "push", ref: b.ref, after: b.after };
+  }
   if (name === "pull_request" && b.pull_request && typeof b.number === "number") {
     const pr = obj(b.pull_request);
-    return {
-      type: "pull_request",
-      action: String(b.action),
-      number: b.number,
-      headSha: String(obj(pr.head).sha ?? ""),
-      headRef: String(obj(pr.head).ref ?? ""),
-      baseRef: String(obj(pr.base).ref ?? ""),
-    };
+    const headSha = String(obj(pr.head).sha ?? "");
+    const headRef = String(obj(pr.head).ref ?? "");
+    const baseRef = String(obj(pr.base).ref ?? "");
+    if (!Number.isSafeInteger(b.number) || b.number < 1)
+      return { type: "invalid", reason: "pull_request: number is not a pull request number" };
+    if (!SHA.test(headSha))
+      return { type: "invalid", reason: "pull_request: head.sha is not a commit id (40 or 64 hex digits)" };
+    if (!isBranchName(headRef) || !isBranchName(baseRef))
+      return { type: "invalid", reason: "pull_request: head.ref or base.ref is not a valid branch name" };
+    return { type: "pull_request", action: String(b.action), number: b.number, headSha, headRef, baseRef };
   }
   return { type: "ignored", reason: `event ${name ?? "(none)"}` };
 }
