@@ -120,7 +120,10 @@ describe("schema diagnostics", () => {
     const instance = (n: string) => diags(`kind: Instance\nname: "${n}"\nsite: s\ntemplate: T\n`);
     for (const bad of ["CON", "aux", "COM1", "nul", "Pump.", "nul.txt", "Con.yaml", "LPT9", "prn.a.b", "com0"]) {
       const d = instance(bad);
-      expect(d.map((x) => x.rule), bad).toEqual(["invalid-name"]);
+      expect(
+        d.map((x) => x.rule),
+        bad,
+      ).toEqual(["invalid-name"]);
       expect(d[0]).toMatchObject({ file: "t.yaml", line: 2 });
       expect(d[0]!.message, bad).toMatch(/Windows device name/);
     }
@@ -130,8 +133,7 @@ describe("schema diagnostics", () => {
     const site = (n: string) => diags(`kind: Site\nname: ${n}\n`).map((x) => x.rule);
     for (const bad of ["con", "aux", "com1", "lpt3"]) expect(site(bad), bad).toEqual(["invalid-name"]);
     expect(site("console-1")).toEqual([]);
-    const batch = (n: string) =>
-      diags(`kind: Batch\nname: "${n}"\nselect: { instances: [a/b] }\n`).map((x) => x.rule);
+    const batch = (n: string) => diags(`kind: Batch\nname: "${n}"\nselect: { instances: [a/b] }\n`).map((x) => x.rule);
     for (const bad of ["nul", "aux.2026", "pilot."]) expect(batch(bad), bad).toEqual(["invalid-name"]);
     expect(batch("2026-04-20.pilot")).toEqual([]);
   });
