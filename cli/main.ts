@@ -189,6 +189,12 @@ function program(run: (p: Promise<number>) => void): Command {
     )
     .addOption(
       new Option(
+        "--trusted-keys <file>",
+        "apply only deploy commits signed by one of these keys (git allowed_signers format; several lines: rotation)",
+      ).env("SCADALINK_TRUSTED_KEYS"),
+    )
+    .addOption(
+      new Option(
         "--script-hosts <n>",
         "script host processes the instances' scripts are spread over (each runs one script at a time)",
       )
@@ -287,6 +293,12 @@ function program(run: (p: Promise<number>) => void): Command {
     )
     .addOption(
       new Option("--main-branch <name>", "the branch engineers merge to").default("main").env("SCADALINK_MAIN_BRANCH"),
+    )
+    .addOption(
+      new Option(
+        "--signing-key <file>",
+        "sign every deploy commit with this Ed25519 key (ssh-keygen -t ed25519 -N ''): sites verify it",
+      ).env("SCADALINK_SIGNING_KEY"),
     )
     .addOption(
       new Option("--watch", "local repository: reconcile whenever its branches change (development)").env(

@@ -9,6 +9,7 @@ import { recordsOf, type SiteReport, StatusReader } from "./deploy/records.js";
 import { type DeployState, deployedIds, readDeployState } from "./deploy/state.js";
 import { writeTree } from "./deploy/write.js";
 import { Repo } from "./git/repo.js";
+import { publicKeyLine, type SigningKey, signMessage } from "./git/sshsig.js";
 import { withTrailers } from "./git/trailers.js";
 import { type GitHubOptions, GitHubReporter } from "./github/reporter.js";
 import type { WebhookEvent } from "./github/webhook.js";
@@ -33,6 +34,8 @@ export interface ControllerConfig {
   author?: { name: string; email: string };
   /** Most main commits one pass processes one by one (older ones are skipped). */
   maxCommitsPerPass?: number;
+  /** The key deploy commits are signed with (section 10); without one they are unsigned. */
+  signingKey?: SigningKey;
   now?: () => Date;
 }
 
@@ -90,6 +93,9 @@ export class Controller {
   }
 
   static async create(config: ControllerConfig, log: Logger): Promise<Controller> {
+    if (config.signingKey)
+      log.info({ key: publicKeyLine(config.signingKey) }, "deploy commits are signed (SSH signature, namespace git)");
+    else log.warn("deploy commits are not signed: sites that trust a release key refuse them (--signing-key FILE)");
     return new Controller(config, await Repo.open(config.repo, config.stateDir), log);
   }
 
@@ -175,7 +181,11 @@ export class Controller {
             ...(this.config.author ?? { name: "ScadaLink Controller", email: "controller@scadalink.invalid" }),
             timestamp: Math.floor(this.now().getTime() / 1000),
           };
-          const oid = await this.repo.writeCommit({ tree, parents: state.head ? [state.head] : [], author, message });
+          const key = this.config.signingKey;
+          const oid = await this.repo.writeCommit(
+            { tree, parents: state.head ? [state.head] : [], author, message },
+            key && ((payload) => signMessage(key, payload)),
+          );
           this.log.info({ commit, deploy: oid, blobsWritten, released: next.released }, "deploy commit written");
           state = await readDeployState(this.repo, oid);
           written.push(oid);

@@ -9,6 +9,7 @@ import { toJson } from "../controller/deploy/layout.js";
 import { recordPath } from "../controller/deploy/prepare.js";
 import { objectId } from "../controller/git/objects.js";
 import { Repo } from "../controller/git/repo.js";
+import type { TrustedKey } from "../controller/git/sshsig.js";
 import type {
   BatchRelease,
   DeploymentPackage,
@@ -24,6 +25,7 @@ import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
 import { acquireLock, StateDirLockedError } from "./lock.js";
+import { checkRelease } from "./provenance.js";
 import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
 import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
@@ -54,6 +56,11 @@ export interface ReconcilerConfig {
   retryUnresolvedMs?: number;
   /** Accept OPC UA server certificates not in <state-dir>/pki/trusted (default false). */
   acceptUnknownCertificates?: boolean;
+  /**
+   * Release keys (section 10): only deploy heads signed by one of them and descending from the last applied one
+   * are applied. Without keys, heads are applied unchecked (and the site says so at start).
+   */
+  trustedKeys?: readonly TrustedKey[];
   /** Script host processes (default 2) and each one's heap limit in MB (default 128). */
   scriptHosts?: number;
   scriptMemoryMb?: number;
@@ -185,6 +192,12 @@ export class Reconciler {
             })),
         ctx,
       );
+      if (config.trustedKeys)
+        log.info({ keys: config.trustedKeys.map((k) => k.principals.join(",")) }, "applying only signed releases");
+      else
+        log.warn(
+          "release signatures are not checked: anyone who can write the deploy branch decides what this site runs; give the controller's public key with --trusted-keys FILE (allowed_signers format)",
+        );
       return new Reconciler(config, log, store, source, writer, runtime, lock);
     } catch (e) {
       lock.release();
@@ -225,8 +238,11 @@ export class Reconciler {
             message: `the deploy branch ${this.source.branch} does not exist: nothing removed`,
             deployHead: null,
           };
-      } else if (tree.head !== this.store.meta("deployCommit")) await this.apply(tree, r);
-      else await this.driftCheck(tree, r);
+      } else if (tree.head !== this.store.meta("deployCommit")) {
+        const refusal = await this.provenance(tree.head);
+        if (refusal) r.sync = { state: "refused", message: refusal, deployHead: tree.head };
+        else await this.apply(tree, r);
+      } else await this.driftCheck(tree, r);
       r.applyMs = performance.now() - t0;
     } catch (e) {
       // An object the verified trees name but the mirror lacks: the next sync starts by fetching again.
@@ -247,6 +263,33 @@ export class Reconciler {
     if (this.lastPoll) this.loopMetrics?.lastPoll.set(this.lastPoll.getTime() / 1000);
     return r;
   }
+
+  /**
+   * The head's provenance, when the site trusts release keys: undefined to apply it, else the refusal. Reported as
+   * artifact-mismatch; logged, counted and written to the event log once per refused head.
+   */
+  private async provenance(head: string): Promise<string | undefined> {
+    const keys = this.config.trustedKeys;
+    if (!keys) return undefined;
+    const repo = this.source.git;
+    const check = await checkRelease(repo, head, this.store.meta("deployCommit") ?? undefined, keys, () =>
+      repo.mutex.run(() => repo.deepenBranch(this.source.branch, 1_000)),
+    );
+    if (check.ok) {
+      this.refusedHead = undefined;
+      return undefined;
+    }
+    const message = `artifact-mismatch: release refused (${check.reason}): ${check.message}; the applied release keeps running`;
+    if (this.refusedHead !== head) {
+      this.refusedHead = head;
+      this.log.error({ head, reason: check.reason, err: check.message }, "deploy head refused: not a trusted release");
+      this.store.event(this.now().toISOString(), "refused", message);
+      this.loopMetrics?.releaseRefusals.inc({ reason: check.reason });
+    }
+    return message;
+  }
+
+  private refusedHead: string | undefined;
 
   /** Applies the head's manifest: changed instances, one transaction each, then removals. */
   private async apply(tree: SiteTree, r: LoopResult): Promise<void> {

@@ -3,6 +3,7 @@ import pino from "pino";
 import { Controller, type ControllerConfig } from "../../controller/controller.js";
 import { redactUrl } from "../../controller/git/repo.js";
 import { parseRepoName } from "../../controller/github/reporter.js";
+import { signingKeyFile } from "../keys.js";
 import { positive } from "../options.js";
 import { defaultStateDir } from "../repo-access.js";
 import { stopOnSignal } from "../signals.js";
@@ -18,6 +19,7 @@ export interface ControllerOptions {
   mainBranch: string;
   host: string;
   watch?: boolean;
+  signingKey?: string;
   logLevel: string;
 }
 
@@ -40,6 +42,7 @@ export async function controllerCommand(o: ControllerOptions, env: NodeJS.Proces
         : undefined,
     http: o.webhookPort !== undefined ? { host: o.host, port: Number(o.webhookPort), secret } : undefined,
     watch: o.watch,
+    signingKey: o.signingKey ? signingKeyFile(o.signingKey) : undefined,
   };
   const log = pino({ level: o.logLevel, base: { component: "controller" } });
   const controller = await Controller.create(config, log);

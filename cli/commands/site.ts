@@ -12,6 +12,7 @@ import {
 import { alive, StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/reconciler.js";
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
+import { trustedKeysFile } from "../keys.js";
 import { positive, whole } from "../options.js";
 import { palette } from "../output/color.js";
 import { printable } from "../output/printable.js";
@@ -30,6 +31,7 @@ export interface SiteOptions {
   apiPort: string;
   settle: string;
   acceptUnknownCertificates?: boolean;
+  trustedKeys?: string;
   scriptHosts: string;
   scriptMemory: string;
   eventMaxRows: string;
@@ -58,6 +60,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
         heartbeatMs: positive(o.heartbeatInterval, "--heartbeat-interval") * 1000,
         settleMs: positive(o.settle, "--settle") * 1000,
         acceptUnknownCertificates: !!o.acceptUnknownCertificates,
+        trustedKeys: o.trustedKeys ? trustedKeysFile(o.trustedKeys) : undefined,
         scriptHosts: whole(o.scriptHosts, "--script-hosts"),
         scriptMemoryMb: whole(o.scriptMemory, "--script-memory"),
         eventMaxRows: whole(o.eventMaxRows, "--event-max-rows"),

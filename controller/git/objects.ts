@@ -67,15 +67,48 @@ export interface Signature {
 }
 
 /** The text of a commit object. */
-export function commitContent(c: { tree: string; parents: string[]; author: Signature; message: string }): Buffer {
+export function commitContent(c: {
+  tree: string;
+  parents: string[];
+  author: Signature;
+  message: string;
+  /** An armored signature of the content without it, as git writes it: a gpgsig header after the committer. */
+  gpgsig?: string;
+}): Buffer {
   const who = (s: Signature) => `${s.name} <${s.email}> ${s.timestamp} +0000`;
   const lines = [
     `tree ${c.tree}`,
     ...c.parents.map((p) => `parent ${p}`),
     `author ${who(c.author)}`,
     `committer ${who(c.author)}`,
+    ...(c.gpgsig ? [`gpgsig ${c.gpgsig.trim().split("\n").join("\n ")}`] : []),
     "",
     c.message,
   ];
   return Buffer.from(lines.join("\n"), "utf8");
+}
+
+/**
+ * A commit object split as `git verify-commit` splits it: the signed payload (the object without its gpgsig
+ * header) and the armored signature, if any. Also the parents the payload names.
+ */
+export function splitCommit(raw: Buffer): { payload: Buffer; signature: string | undefined; parents: string[] } {
+  const text = raw.toString("utf8");
+  const end = text.indexOf("\n\n");
+  const head = (end === -1 ? text : text.slice(0, end)).split("\n");
+  const kept: string[] = [];
+  const sig: string[] = [];
+  let inSig = false;
+  for (const line of head) {
+    if (inSig && line.startsWith(" ")) {
+      sig.push(line.slice(1));
+      continue;
+    }
+    inSig = line.startsWith("gpgsig ");
+    if (inSig) sig.push(line.slice("gpgsig ".length));
+    else kept.push(line);
+  }
+  const payload = Buffer.from(kept.join("\n") + (end === -1 ? "" : text.slice(end)), "utf8");
+  const parents = kept.filter((l) => l.startsWith("parent ")).map((l) => l.slice("parent ".length));
+  return { payload, signature: sig.length ? sig.join("\n") : undefined, parents };
 }

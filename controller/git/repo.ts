@@ -190,6 +190,21 @@ export class Repo {
     return r.fetchHead ?? undefined;
   }
 
+  /** Fetches `by` more commits of a branch fetched shallow (a local repository has all of them already). */
+  async deepenBranch(branch: string, by: number): Promise<void> {
+    if (!this.url) return;
+    await git.fetch({
+      ...this.transport(),
+      remote: "origin",
+      ref: this.branchRef(branch),
+      remoteRef: branch,
+      singleBranch: true,
+      tags: false,
+      depth: by,
+      relative: true,
+    });
+  }
+
   /** Removes a ref (no error when it does not exist). */
   async deleteRef(ref: string): Promise<void> {
     await git.deleteRef({ fs: atomicFs, gitdir: this.gitdir, ref }).catch(() => undefined);
@@ -330,8 +345,20 @@ export class Repo {
     return (await this.writeObject("tree", treeContent(entries))).oid;
   }
 
-  async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {
-    return (await this.writeObject("commit", commitContent(c))).oid;
+  /** Writes a commit; with sign, signed as git signs (the signature of the object without it, in gpgsig). */
+  async writeCommit(
+    c: { tree: string; parents: string[]; author: Signature; message: string },
+    sign?: (payload: Buffer) => string,
+  ): Promise<string> {
+    const payload = commitContent(c);
+    return (await this.writeObject("commit", sign ? commitContent({ ...c, gpgsig: sign(payload) }) : payload)).oid;
+  }
+
+  /** A commit object's raw content (what its signature covers, with the signature). */
+  async readRawCommit(oid: string): Promise<Buffer> {
+    const o = await git.readObject({ fs: atomicFs, gitdir: this.gitdir, oid, format: "content", cache: this.cache });
+    if (o.type !== "commit") throw new Error(`${oid} is a ${o.type}, not a commit`);
+    return Buffer.from(o.object as Uint8Array);
   }
 
   /**

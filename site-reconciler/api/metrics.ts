@@ -123,6 +123,7 @@ export function siteMetrics(registry: Registry, view: RuntimeView, site: string)
 export interface LoopMetrics {
   loopDuration: Histogram;
   lastPoll: Gauge;
+  releaseRefusals: Counter;
 }
 
 /** The reconciler loop's metrics: it observes each loop's duration and sets the time of its last poll. */
@@ -132,6 +133,12 @@ export function loopMetrics(registry: Registry): LoopMetrics {
       name: "scadalink_site_loop_duration_seconds",
       help: "Time of one reconciler loop: fetch, apply, converge, report",
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    releaseRefusals: new Counter({
+      name: "scadalink_site_release_refusals_total",
+      help: "Deploy heads refused as not a trusted release (unsigned, bad signature, untrusted key, not descending)",
+      labelNames: ["reason"],
       registers: [registry],
     }),
     lastPoll: new Gauge({

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { Controller } from "../../controller/controller.js";
+import type { SigningKey } from "../../controller/git/sshsig.js";
 import { packageRuntime, Reconciler, type ReconcilerConfig } from "../../site-reconciler/reconciler.js";
 import { AUTO, DEPLOY, git, quiet, tempDir } from "../controller/helpers.js";
 import { type GitServer, seedRepo, type WorkClone, workClone } from "../helpers/git-server.js";
@@ -23,13 +24,17 @@ export interface Fleet {
 
 let counter = 0;
 
-/** A config repo on the server, seeded with files and deployed once by a controller. */
-export async function fleet(server: GitServer, files: Record<string, string | undefined> = AUTO): Promise<Fleet> {
+/** A config repo on the server, seeded with files and deployed once by a controller (signing with signingKey). */
+export async function fleet(
+  server: GitServer,
+  files: Record<string, string | undefined> = AUTO,
+  opts: { signingKey?: SigningKey } = {},
+): Promise<Fleet> {
   const name = `site${++counter}-${process.pid}`;
   const { clone } = await seedRepo(server, name, files as Record<string, string>);
   const url = server.repoUrl(name);
   const controller = await Controller.create(
-    { repo: url, stateDir: tempDir("ctrl"), mainBranch: "main", pollIntervalMs: 3_600_000 },
+    { repo: url, stateDir: tempDir("ctrl"), mainBranch: "main", pollIntervalMs: 3_600_000, ...opts },
     quiet,
   );
   const bare = join(server.root, `${name}.git`);
