@@ -290,6 +290,7 @@ export class Reconciler {
   }
 
   private refusedHead: string | undefined;
+  private mismatchReported: string | undefined;
 
   /** Applies the head's manifest: changed instances, one transaction each, then removals. */
   private async apply(tree: SiteTree, r: LoopResult): Promise<void> {
@@ -401,6 +402,7 @@ export class Reconciler {
     for (const name of applied.keys()) if (!Object.hasOwn(wanted, name)) drifted.add(name);
     if (!drifted.size) return;
     const at = this.now().toISOString();
+    const mismatched: string[] = [];
     for (const name of [...drifted].sort()) {
       const hash = wanted[name];
       const blob = tree.packages.get(name);
@@ -411,7 +413,11 @@ export class Reconciler {
       if (!blob) continue;
       const text = await this.source.text(blob);
       const checked = checkPackage(text, this.config.site, name, hash);
-      if (!checked.ok) continue;
+      if (!checked.ok) {
+        // The branch's copy was edited without its manifest: never applied, and said, not skipped in silence.
+        mismatched.push(`${name} (${checked.message})`);
+        continue;
+      }
       this.store.apply({
         name,
         revisionHash: hash,
@@ -425,8 +431,18 @@ export class Reconciler {
       this.parsed.delete(name);
       r.repaired.push(name);
     }
+    if (mismatched.length) {
+      const message = `artifact-mismatch: package(s) on the deploy branch do not match its manifest, not applied (the applied revisions keep running): ${mismatched.join("; ")}`;
+      r.sync = { state: "refused", message, deployHead: tree.head };
+      if (this.mismatchReported !== message) {
+        this.mismatchReported = message;
+        this.log.error({ head: tree.head, instances: mismatched }, "deploy branch packages do not match the manifest");
+        this.store.event(at, "refused", message);
+      }
+    }
     if (r.repaired.length) {
-      r.sync.message = `drift repaired from the deploy branch: ${r.repaired.join(", ")}`;
+      const repaired = `drift repaired from the deploy branch: ${r.repaired.join(", ")}`;
+      r.sync.message = mismatched.length ? `${r.sync.message}; ${repaired}` : repaired;
       this.log.warn({ instances: r.repaired }, "the applied state did not match the deploy branch: repaired");
     }
   }

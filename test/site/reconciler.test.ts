@@ -166,6 +166,32 @@ describe("the site reconciler against a smart-HTTP git server and a real SQLite 
     await site.stop();
   });
 
+  it("a package edited on the deploy branch without its manifest is never applied, and the drift check says so", async () => {
+    const f = await fleet(server);
+    const site = await reconciler(f.url);
+    await site.once();
+    const kept = site.store.applied().get("Pump07")!;
+    await editDeploy(server, f.name, (c) => {
+      const text = git(`${c.dir}/.git`, "show", `HEAD:${pkgPath("Pump07")}`);
+      const edited = text.replace('"value": 1450', '"value": 9999');
+      expect(edited).not.toBe(text);
+      c.write({ [pkgPath("Pump07")]: edited });
+    });
+    await site.once(); // the new head: its manifest changes nothing
+    const r = await site.once(); // the same head: the drift check compares what is applied with the branch
+    expect(r.sync.state).toBe("refused");
+    expect(r.sync.message).toMatch(
+      /^artifact-mismatch: package\(s\) on the deploy branch do not match its manifest, not applied .*Pump07 \(.*hashes to sha256:/,
+    );
+    expect(site.store.applied().get("Pump07")).toEqual(kept);
+    expect(show<SiteStatus>(f.bare, STATUS, "status.json").health.sync).toMatchObject({ state: "refused" });
+    await site.once();
+    expect(
+      site.store.events({ limit: 20 }).filter((e) => e.kind === "refused" && /Pump07/.test(e.message)),
+    ).toHaveLength(1);
+    await site.stop();
+  });
+
   it("a manifest that removes every instance is refused without allowEmpty, and applied with it", async () => {
     const f = await fleet(server);
     const site = await reconciler(f.url);
