@@ -56,7 +56,13 @@ export async function initCommand(dir: string | undefined): Promise<number> {
   const s = c.stats;
   process.stdout.write(
     `Created a ScadaLink config repo in ${target}: ${s.sites} sites, ${s.templates} templates, ${s.instances} instances` +
-      ` (${c.errorCount === 0 ? "valid" : `${c.errorCount} errors`}).\n\nNext:\n  cd ${relative(process.cwd(), target) || "."}\n  git init && git add -A && git commit -m "ScadaLink config"\n  scadalink validate\n`,
+      ` (${c.errorCount === 0 ? "valid" : `${c.errorCount} errors`}).\n\nNext:\n  cd ${relative(process.cwd(), target) || "."}\n  git init && git add -A && git commit -m "ScadaLink config"\n  scadalink validate\n` +
+      "\nSigned releases (docs/security.md#signed-releases): on the controller host, make a key and keep it secret,\n" +
+      "  ssh-keygen -t ed25519 -N '' -C scadalink-release -f release-key\n" +
+      "  scadalink controller ... --signing-key release-key\n" +
+      "and give every site its public half, in git's allowed_signers format:\n" +
+      `  echo "release@scadalink namespaces=\\"git\\" $(cut -d' ' -f1,2 release-key.pub)" > allowed_signers\n` +
+      "  scadalink site ... --trusted-keys allowed_signers\n",
   );
   return c.errorCount === 0 ? 0 : 1;
 }

@@ -1,0 +1,86 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { AUTO } from "../controller/helpers.js";
+import { localRepo, scadalink, tempDir } from "../helpers/cli.js";
+
+// Release keys through the built CLI: made with ssh-keygen as `scadalink init` says, given to the controller and
+// to a site by file, and bad files refused as usage errors that name the file and line and show no key material.
+
+function keys() {
+  const dir = tempDir("release-keys");
+  const key = join(dir, "release-key");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "scadalink-release", "-f", key]);
+  const pub = readFileSync(`${key}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+  const allowed = join(dir, "allowed_signers");
+  writeFileSync(allowed, `# the release key of 2026\nrelease@scadalink namespaces="git" ${pub}\n`);
+  return { dir, key, pub, allowed };
+}
+
+describe("release keys on the command line", () => {
+  it("controller --signing-key signs; site --trusted-keys applies it and refuses another key's release", () => {
+    const k = keys();
+    const other = keys();
+    const r = localRepo(AUTO);
+    const ctl = scadalink(["controller", "--repo", r.dir, "--once", "--signing-key", k.key, "--log-level", "warn"]);
+    expect(ctl.code, ctl.stderr + ctl.stdout).toBe(0);
+    const verify = spawnSync(
+      "git",
+      ["-C", r.dir, "-c", `gpg.ssh.allowedSignersFile=${k.allowed}`, "verify-commit", "scadalink/deploy"],
+      { encoding: "utf8" },
+    );
+    expect(verify.status, verify.stderr).toBe(0);
+    const site = (trusted: string) =>
+      scadalink([
+        "site",
+        "--site",
+        "plant-north",
+        "--repo",
+        r.dir,
+        "--state-dir",
+        tempDir("state"),
+        "--once",
+        "--runtime",
+        "none",
+        "--trusted-keys",
+        trusted,
+        "--log-level",
+        "warn",
+      ]);
+    const ok = site(k.allowed);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const refused = site(other.allowed);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/"reason":"untrusted-key".*"msg":"deploy head refused: not a trusted release"/);
+  });
+
+  it("a key file that cannot be used is a usage error naming the file (and line), never its content", () => {
+    const k = keys();
+    const r = localRepo(AUTO);
+    const pubAsPrivate = scadalink(["controller", "--repo", r.dir, "--once", "--signing-key", `${k.key}.pub`]);
+    expect(pubAsPrivate.code).toBe(2);
+    expect(pubAsPrivate.stderr).toContain(`--signing-key ${k.key}.pub: not an OpenSSH or PKCS#8 PEM private key`);
+    const missing = scadalink(["controller", "--repo", r.dir, "--once", "--signing-key", join(k.dir, "nope")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--signing-key .*nope: cannot be read \(ENOENT\)/);
+    const bad = join(k.dir, "bad_signers");
+    writeFileSync(bad, `# ok\nrelease@scadalink ssh-rsa AAAAB3NzaC1yc2E=\n`);
+    const site = scadalink([
+      "site",
+      "--site",
+      "plant-north",
+      "--repo",
+      r.dir,
+      "--state-dir",
+      tempDir("s"),
+      "--once",
+      "--trusted-keys",
+      bad,
+    ]);
+    expect(site.code).toBe(2);
+    expect(site.stderr).toContain(`${bad}:2: key type ssh-rsa is not supported: use ssh-ed25519`);
+    const secret = readFileSync(k.key, "utf8").split("\n")[1]!;
+    for (const out of [pubAsPrivate, missing, site]) expect(out.stdout + out.stderr).not.toContain(secret);
+  });
+});
