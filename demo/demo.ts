@@ -1,10 +1,11 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { compileFiles } from "../controller/compiler/compile.js";
 import { Controller } from "../controller/controller.js";
+import { parseAllowedSigners, publicKeyLine, readSigningKey } from "../controller/git/sshsig.js";
 import { packageRoot } from "../controller/package-root.js";
 import { readWorkingTree } from "../controller/sources/working-tree.js";
 import type { SiteManifest } from "../schemas/types.js";
@@ -131,8 +132,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await gitAsync(repoDir, "push", "-q", url, "main");
     say(`  config repo: ${url}`);
 
+    // Signed releases, as a plant would run them: a release key made for this run; every site trusts only it.
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const signingKey = readSigningKey(privateKey.export({ format: "pem", type: "pkcs8" }).toString());
+    const trustedKeys = parseAllowedSigners(`release@demo namespaces="git" ${publicKeyLine(signingKey)}\n`);
+    say(`  release key: ${publicKeyLine(signingKey).slice(0, 40)}… (deploy commits signed, sites verify)`);
     const controller = await Controller.create(
-      { repo: url, stateDir: join(tmp, "controller"), mainBranch: "main", pollIntervalMs: POLL_MS },
+      { repo: url, stateDir: join(tmp, "controller"), mainBranch: "main", pollIntervalMs: POLL_MS, signingKey },
       o.log.child({ component: "controller" }),
     );
     await controller.start();
@@ -148,6 +154,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
           heartbeatMs: 60_000,
           env,
           acceptUnknownCertificates: true,
+          trustedKeys,
         },
         o.log.child({ component: "site", site }),
       );
