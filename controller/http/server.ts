@@ -64,12 +64,14 @@ export async function startServer(o: ServerOptions): Promise<HttpServer> {
           o.metrics.webhookDeliveries.inc({ result: m.result });
           return;
         case "metrics":
-          return send({
-            t: "metrics",
-            id: m.id,
-            type: o.metrics.registry.contentType,
-            text: await o.metrics.registry.metrics(),
-          });
+          try {
+            const text = await o.metrics.registry.metrics();
+            send({ t: "metrics", id: m.id, type: o.metrics.registry.contentType, text });
+          } catch (e) {
+            // The worker answers 503 when no reply comes; the reason is logged here.
+            o.log.error({ err: e instanceof Error ? e.message : String(e) }, "metrics not collected");
+          }
+          return;
         case "log":
           o.log[m.level](m.fields, m.msg);
           return;
