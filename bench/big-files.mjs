@@ -8,8 +8,7 @@
 //                            20 ms while it compiles and deploys the 60,000-key file and then the 4 MiB one from main
 // Usage: node bench/big-files.mjs [PARENT_TMP_DIR]
 // stdout: one JSON object per line, nothing else; progress goes to stderr.
-import { execFileSync, spawnSync } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -21,6 +20,7 @@ import { emit, log, median, onExit, r1, sleep, target } from "./common.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "dist/bundle/scadalink.js");
+const PROBER = join(ROOT, "test/helpers/http-prober.mjs");
 const RUNS = 3;
 const LIMIT = 4 * 1024 * 1024;
 const tmp = mkdtempSync(join(process.argv[2] ?? os.tmpdir(), "scadalink-bench-big-"));
@@ -119,22 +119,6 @@ log("big files: controller endpoints while it compiles them");
   await c.start();
   await c.reconcile();
   const url = `http://127.0.0.1:${c.address.port}`;
-  const ping = "{}";
-  const signature = `sha256=${createHmac("sha256", secret).update(ping).digest("hex")}`;
-  const probes = [
-    () => fetch(`${url}/healthz`),
-    () => fetch(`${url}/readyz`),
-    () =>
-      fetch(`${url}/webhook`, {
-        method: "POST",
-        headers: {
-          "x-github-event": "ping",
-          "x-github-delivery": `p-${Math.random()}`,
-          "x-hub-signature-256": signature,
-        },
-        body: ping,
-      }),
-  ];
   const times = [];
   const compileMs = [];
   for (const body of [`labels:\n${keys.join("\n")}\n`, fill("labels:", (i) => `  k${i}: v`, LIMIT - 200)]) {
@@ -144,22 +128,19 @@ log("big files: controller endpoints while it compiles them");
     );
     git("add", "-A");
     git("commit", "-q", "-m", "a big file");
-    let on = true;
-    const prober = (async () => {
-      while (on) {
-        for (const p of probes) {
-          const t0 = performance.now();
-          await (await p()).text();
-          times.push(performance.now() - t0);
-        }
-        await sleep(20);
-      }
-    })();
+    const child = spawn(process.execPath, [PROBER, url, secret], { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    const exited = new Promise((r) => child.on("exit", r));
+    await sleep(300); // the prober running
     const t0 = performance.now();
     await c.reconcile();
     compileMs.push(performance.now() - t0);
-    on = false;
-    await prober;
+    child.stdin.end("stop\n");
+    await exited;
+    times.push(...JSON.parse(out).times);
   }
   await c.stop();
   times.sort((a, b) => a - b);
