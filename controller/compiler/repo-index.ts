@@ -179,16 +179,28 @@ function declFrom(
     area: str("area"),
     state: pick("state") === "disabled" ? "disabled" : "enabled",
     connection: str("connection"),
-    parameters: { ...map<Scalar>(set?.parameters), ...map<Scalar>(entry.parameters) },
+    parameters: over(map<Scalar>(set?.parameters), map<Scalar>(entry.parameters)),
     bindings: map<Binding>(entry.bindings),
     overrides: map<Scalar | InstanceOverride>(entry.overrides),
-    labels: { ...map<string>(set?.labels), ...map<string>(entry.labels) },
+    labels: over(map<string>(set?.labels), map<string>(entry.labels)),
     doc,
     entry,
     set,
   };
   declCache.set(entry, decl);
   return decl;
+}
+
+/** b's entries over a's; either one itself when the other is empty (a copy of a 300,000-label map is costly). */
+function over<T>(a: Record<string, T>, b: Record<string, T>): Record<string, T> {
+  if (isEmpty(a)) return b;
+  if (isEmpty(b)) return a;
+  return { ...a, ...b };
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** Areas and connections of a site, with duplicate-name / case clashes among them. Cached per document. */
@@ -211,7 +223,7 @@ function siteInfo(doc: Doc<"Site">, outer: Report): SiteInfo {
     const areaNs = new Namespace(prefix ? `area of ${prefix}` : "area", report);
     for (const a of areas) {
       if (!a || typeof a !== "object" || typeof a.name !== "string") continue;
-      if (!areaNs.claim(a.name, atValue(a, "name"))) continue;
+      if (!areaNs.claim(a.name, () => atValue(a, "name"))) continue;
       const path = prefix ? `${prefix}/${a.name}` : a.name;
       info.areas.add(path);
       walk(a.areas, path);

@@ -1,6 +1,7 @@
-import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type Node, parseAllDocuments } from "yaml";
+import { type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, type Node, parseAllDocuments } from "yaml";
 import type { Diagnostic } from "../diagnostics.js";
 import { diagnostic } from "../diagnostics.js";
+import { type PlainDoc, parsePlainYaml } from "./plain-yaml.js";
 import { recordMap, recordSeq, SourceText } from "./positions.js";
 
 /** Files larger than this are rejected (yaml-syntax) before parsing. */
@@ -9,6 +10,11 @@ export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 export const MAX_ALIAS_EXPANSION = 100_000;
 /** Deepest nesting of maps and sequences accepted. */
 export const MAX_DEPTH = 64;
+/**
+ * Most tokens (yaml's Lexer) in a file that the plain reader does not take: yaml's parser takes about 2 µs a
+ * token, so this keeps such a file under a second. A 60,000-key map with an anchor in it is 480,000.
+ */
+export const MAX_YAML_TOKENS = 500_000;
 
 export interface LoadedDocument {
   src: SourceText;
@@ -62,6 +68,55 @@ export function parseFile(path: string, text: string): ParsedFile {
     return { src, docs: [], sketches: [], diagnostics };
   }
 
+  // Most files are within the subset the plain reader takes, in one pass; the others go through yaml, whose cost
+  // per token is many times higher: only files of a bounded number of tokens may take that path.
+  const plain = parsePlainYaml(src, MAX_DEPTH - 1);
+  if (Array.isArray(plain)) return fromPlain(src, plain, diagnostics, fail);
+  const tokens = countTokens(text, MAX_YAML_TOKENS);
+  if (tokens > MAX_YAML_TOKENS) {
+    fail(
+      plain.outside,
+      `file too large for the YAML it uses from here on (anchors, aliases, tags, merge keys, multi-line or escaped ` +
+        `strings, multi-line flow collections, tabs, …): over ${MAX_YAML_TOKENS} tokens; split it into several ` +
+        `files, or write it in plain block style (single-line values, | or > for text)`,
+    );
+    return { src, docs: [], sketches: [], diagnostics };
+  }
+  return parseWithYaml(src, diagnostics, fail);
+}
+
+/** yaml's tokens in text, counting up to just over max. */
+function countTokens(text: string, max: number): number {
+  let n = 0;
+  for (const _ of new Lexer().lex(text)) if (++n > max) break;
+  return n;
+}
+
+/** The full path: yaml's parser and the Converter. Exported for the tests that hold the plain reader to it. */
+export function parseFileWithYaml(path: string, text: string): ParsedFile {
+  const src = new SourceText(path, text);
+  const diagnostics: Diagnostic[] = [];
+  return parseWithYaml(src, diagnostics, (offset, message) =>
+    diagnostics.push(diagnostic("yaml-syntax", src.loc(offset), message)),
+  );
+}
+
+type Fail = (offset: number, message: string) => void;
+
+function fromPlain(src: SourceText, plain: PlainDoc[], diagnostics: Diagnostic[], fail: Fail): ParsedFile {
+  const docs: LoadedDocument[] = [];
+  const sketches: Sketch[] = [];
+  for (const d of plain) {
+    if (d.duplicates.length) {
+      for (const dup of d.duplicates) fail(dup.offset, duplicateKey(dup.key));
+      sketches.push(sketchOfPairs(d.pairs));
+    } else docs.push({ src, index: d.index, at: d.at, data: d.data });
+  }
+  return { src, docs, sketches, diagnostics };
+}
+
+function parseWithYaml(src: SourceText, diagnostics: Diagnostic[], fail: Fail): ParsedFile {
+  const text = src.text;
   let parsed: Document.Parsed[];
   try {
     const all = parseAllDocuments(text, PARSE_OPTIONS);
@@ -90,6 +145,24 @@ export function parseFile(path: string, text: string): ParsedFile {
     sketches.push(sketchOf(doc.contents));
   });
   return { src, docs, sketches, diagnostics };
+}
+
+const duplicateKey = (key: string) => `duplicate key "${key}": each key may appear once in a map`;
+
+/** sketchOf for the plain reader: the same reading of a top-level map's pairs (a later kind, name or site wins). */
+function sketchOfPairs(pairs: [string, unknown][]): Sketch {
+  const sketch: Sketch = { entries: [] };
+  for (const [key, value] of pairs) {
+    if (key === "kind" || key === "name" || key === "site") sketch[key] = typeof value === "string" ? value : undefined;
+    if (key === "instances" && Array.isArray(value)) {
+      for (const entry of value) {
+        if (!entry || typeof entry !== "object" || Array.isArray(entry)) continue;
+        const n = (entry as { name?: unknown }).name;
+        if (typeof n === "string" && n) sketch.entries.push(n);
+      }
+    }
+  }
+  return sketch;
 }
 
 /** Reads kind, name, site and entry names from a document's (possibly partial) syntax tree. */
@@ -222,7 +295,7 @@ class Converter {
       const key = this.key(keyNode);
       if (key === undefined) return obj;
       if (keys.has(key)) {
-        this.fail(keyNode, `duplicate key "${key}": each key may appear once in a map`);
+        this.fail(keyNode, duplicateKey(key));
         return obj;
       }
       const keyAt = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;

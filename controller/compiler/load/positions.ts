@@ -33,6 +33,9 @@ interface NodeInfo {
   src: SourceText;
   at: number;
   keys?: Map<string, { key: number; value: number }>;
+  /** Or the keys in order and their offsets in pairs (key, value, …): most maps are never asked, most are small. */
+  names?: string[];
+  offsets?: number[];
   items?: number[];
 }
 
@@ -40,6 +43,24 @@ const infos = new WeakMap<object, NodeInfo>();
 
 export function recordMap(obj: object, src: SourceText, at: number, keys: Map<string, { key: number; value: number }>) {
   infos.set(obj, { src, at, keys });
+}
+
+/** recordMap with the keys in order and their offsets in pairs (key, value); no map is made for them. */
+export function recordMapKeys(obj: object, src: SourceText, at: number, names: string[], offsets: number[]) {
+  infos.set(obj, { src, at, names, offsets });
+}
+
+function keyOf(info: NodeInfo, key: string): { key: number; value: number } | undefined {
+  const { names, offsets } = info;
+  if (!names || !offsets) return info.keys?.get(key);
+  // A small map is searched; a large one gets its Map the first time it is asked.
+  if (names.length > 16) {
+    info.keys = new Map(names.map((n, i) => [n, { key: offsets[2 * i]!, value: offsets[2 * i + 1]! }]));
+    info.names = info.offsets = undefined;
+    return info.keys.get(key);
+  }
+  const i = names.indexOf(key);
+  return i === -1 ? undefined : { key: offsets[2 * i]!, value: offsets[2 * i + 1]! };
 }
 
 export function recordSeq(arr: unknown[], src: SourceText, at: number, items: number[]) {
@@ -58,7 +79,7 @@ export function at(obj: object): Loc {
 export function atKey(obj: object, key: string): Loc {
   const info = infos.get(obj);
   if (!info) return UNKNOWN;
-  const k = info.keys?.get(key);
+  const k = keyOf(info, key);
   return info.src.loc(k ? k.key : info.at);
 }
 
@@ -67,7 +88,7 @@ export function atValue(obj: object, key: string | number): Loc {
   const info = infos.get(obj);
   if (!info) return UNKNOWN;
   if (typeof key === "number") return info.src.loc(info.items?.[key] ?? info.at);
-  const k = info.keys?.get(key);
+  const k = keyOf(info, key);
   return info.src.loc(k ? k.value : info.at);
 }
 
@@ -77,7 +98,7 @@ export function atValue(obj: object, key: string | number): Loc {
  */
 export function atTextPos(obj: object, key: string, line: number, column: number): Loc {
   const info = infos.get(obj);
-  const k = info?.keys?.get(key);
+  const k = info ? keyOf(info, key) : undefined;
   if (!info || !k) return info ? info.src.loc(info.at) : UNKNOWN;
   const text = info.src.text;
   const start = k.value;

@@ -6,20 +6,23 @@ import type { Loc, Report } from "../diagnostics.js";
  * (the names become file names, and case-insensitive file systems would merge them).
  */
 export class Namespace {
-  private readonly byLower = new Map<string, { name: string; loc: Loc }>();
+  private readonly byLower = new Map<string, { name: string; loc: Loc | (() => Loc) }>();
   constructor(
     private readonly what: string,
     private readonly report: Report,
   ) {}
 
-  claim(name: string, loc: Loc): boolean {
+  /** loc may be given as a function: it is needed only for a clash, and a site may have 100,000 areas. */
+  claim(name: string, at: Loc | (() => Loc)): boolean {
     const lower = name.toLowerCase();
     const first = this.byLower.get(lower);
     if (!first) {
-      this.byLower.set(lower, { name, loc });
+      this.byLower.set(lower, { name, loc: at });
       return true;
     }
-    const where = `${first.loc.file}:${first.loc.line}`;
+    const loc = typeof at === "function" ? at() : at;
+    const firstLoc = typeof first.loc === "function" ? first.loc() : first.loc;
+    const where = `${firstLoc.file}:${firstLoc.line}`;
     if (first.name === name)
       this.report.add("duplicate-name", loc, `${this.what} "${name}" is already defined at ${where}`);
     else
