@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { MAX_FILE_BYTES } from "../../controller/compiler/load/parse-file.js";
 import { Controller } from "../../controller/controller.js";
 import { tempDir } from "../helpers/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../helpers/fake-github.js";
@@ -87,17 +87,27 @@ function deliver(base: string, event: string, body: string, id = `d-${Math.rando
   });
 }
 
-/** An instance file with a labels map of 60,000 keys (~1 MB): valid, deploys, and takes the compiler seconds. */
-const bigInstance = () => {
-  const labels = Array.from({ length: 60_000 }, (_, i) => `  k${i}: v${i}`).join("\n");
-  return `${AUTO["instances/more.yaml"]}labels:\n${labels}\n`;
+/** An instance file of 4 MiB, a labels map of about 300,000 short keys: valid, deploys, and the largest compile. */
+const bigInstance = (value = "v") => {
+  const lines: string[] = [];
+  for (let i = 0, size = 200; size < MAX_FILE_BYTES - 300; i++)
+    size += lines[lines.push(`  k${i}: ${value}`) - 1]!.length + 1;
+  return `${AUTO["instances/more.yaml"]}labels:\n${lines.join("\n")}\n`;
 };
 
 const PROBER = fileURLToPath(new URL("../helpers/http-prober.mjs", import.meta.url));
 
+interface Probe {
+  name: string;
+  /** Date.now() when sent. */
+  at: number;
+  ms: number;
+  status: number;
+}
+
 /**
  * Probes /healthz, /readyz and /webhook from another process until stopped (in this process the probes would wait
- * for the controller's main thread like everything else); returns each answer's time.
+ * for the controller's main thread like everything else); returns each probe.
  */
 async function probe(base: string) {
   const child = spawn(process.execPath, [PROBER, base, SECRET], { stdio: ["pipe", "pipe", "inherit"] });
@@ -109,36 +119,43 @@ async function probe(base: string) {
   await new Promise((r) => setTimeout(r, 300)); // running before the compile starts
   return {
     stop: async () => {
+      await new Promise((r) => setTimeout(r, 200)); // and after it
       child.stdin.end("stop\n");
       await exited;
-      const { times, bad } = JSON.parse(out) as { times: number[]; bad: number[] };
+      const { bad, probes } = JSON.parse(out) as { bad: number[]; probes: Probe[] };
       expect(bad).toEqual([]);
-      return times;
+      return probes;
     },
   };
 }
 
+/** The probes sent while a compile ran (from, to: Date.now()); no probe may exceed the bound. */
+function during(probes: Probe[], from: number, to: number): Probe[] {
+  const all = probes.map((p) => `${p.name}:${Math.round(p.ms)}`).join(" ");
+  // A bound that holds on a loaded machine; npm run bench reports the figure (target 100 ms).
+  expect(Math.max(...probes.map((p) => p.ms)), all).toBeLessThan(500);
+  return probes.filter((p) => p.at >= from && p.at <= to);
+}
+
 describe("the controller's HTTP endpoints", () => {
-  it("answer within a bound while the controller compiles a 60,000-key file from main and from a pull request", async () => {
+  it("answer within a bound while the controller compiles a 4 MiB file from main and from a pull request", async () => {
     const s = await started();
     s.clone.write({ "instances/more.yaml": bigInstance() });
-    const sha = s.clone.commit("60,000 labels");
+    const sha = s.clone.commit("300,000 labels");
     s.clone.push();
     const p = await probe(s.base);
-    const t0 = performance.now();
+    const t0 = Date.now();
     await s.c.reconcile();
-    const compileMs = performance.now() - t0;
-    const duringMain = await p.stop();
+    const t1 = Date.now();
+    const duringMain = during(await p.stop(), t0, t1);
     expect(trailers(s.bare)[0]?.sourceCommit).toBe(sha);
     // The pass took long enough for many probes to fall inside it.
-    expect(compileMs).toBeGreaterThan(500);
+    expect(t1 - t0).toBeGreaterThan(500);
     expect(duringMain.length).toBeGreaterThan(6);
-    // A bound that holds on a loaded machine; npm run bench reports the figure (target 100 ms).
-    expect(Math.max(...duringMain), `probe ms: ${duringMain.map(Math.round).join(",")}`).toBeLessThan(500);
 
     s.clone.git("checkout", "-q", "-B", "bigger");
-    s.clone.write({ "instances/more.yaml": bigInstance().replace("k0: v0", "k0: changed") });
-    const head = s.clone.commit("one label changed");
+    s.clone.write({ "instances/more.yaml": bigInstance("w") });
+    const head = s.clone.commit("every label changed");
     s.clone.push("bigger");
     git(s.bare, "update-ref", "refs/pull/5/head", head);
     const body = JSON.stringify({
@@ -147,11 +164,18 @@ describe("the controller's HTTP endpoints", () => {
       pull_request: { head: { sha: head, ref: "bigger" }, base: { ref: "main" } },
     });
     const q = await probe(s.base);
+    const t2 = Date.now();
     expect((await deliver(s.base, "pull_request", body)).status).toBe(202);
-    await until("the check run", () => [...gh.checkRuns.values()].find((r) => r.head_sha === head), 60_000);
-    const duringPr = await q.stop();
+    const run = await until(
+      "the completed check run",
+      () => [...gh.checkRuns.values()].find((r) => r.head_sha === head && r.status === "completed"),
+      120_000,
+    );
+    const t3 = Date.now();
+    const duringPr = during(await q.stop(), t2, t3);
+    expect(run.conclusion).toBe("success");
+    expect(t3 - t2).toBeGreaterThan(500);
     expect(duringPr.length).toBeGreaterThan(6);
-    expect(Math.max(...duringPr), `probe ms: ${duringPr.map(Math.round).join(",")}`).toBeLessThan(500);
   });
 
   it("a replayed delivery (same X-GitHub-Delivery) does nothing", async () => {
@@ -207,14 +231,18 @@ describe("the controller's HTTP endpoints", () => {
     expect(trailers(s.bare).map((t) => t.sourceCommit)).toEqual([s.sha]);
   });
 
-  it("a connection that breaks off mid-request is one log line, without a stack", async () => {
+  it.each([
+    [
+      "in its body",
+      "POST /webhook HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
+    ],
+    ["in its headers", "POST /webhook HTTP/1.1\r\nHost: x\r\ncontent-ty"],
+  ])("a connection that breaks off %s is one log line, without a stack", async (_, half) => {
     const s = await started();
     s.lines.length = 0;
     await new Promise<void>((resolve, reject) => {
       const sock = connect(s.c.address!.port, "127.0.0.1", () => {
-        sock.write(
-          "POST /webhook HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
-        );
+        sock.write(half);
         setTimeout(() => {
           sock.destroy();
           resolve();
