@@ -224,40 +224,45 @@ function instancesText(
   auditRows: number,
 ): string[] {
   const p = palette(process.stdout);
+  // JSON.stringify escapes C0 controls but not C1 ones (\x9b is a CSI) nor bidi controls: printable does.
   const short = (v: unknown) => {
-    const text = v === null || v === undefined ? "-" : JSON.stringify(v);
+    const text = v === null || v === undefined ? "-" : printable(JSON.stringify(v));
     return text.length > 32 ? `${text.slice(0, 31)}…` : text;
   };
   const out = [
-    `site ${doc.site ?? "?"}  deploy ${doc.deployCommit ? doc.deployCommit.slice(0, 12) : "none"}  ${source}`,
+    `site ${printable(doc.site ?? "?")}  deploy ${doc.deployCommit ? printable(doc.deployCommit.slice(0, 12)) : "none"}  ${source}`,
   ];
   const refusals = store.refusals();
   let active = 0;
   for (const i of doc.instances) {
     const refused = refusals.get(i.name);
     out.push(
-      `  ${i.name.padEnd(24)} ${i.revisionHash.slice(0, 19)}  ${i.state}${refused ? `  refused ${refused.revisionHash.slice(0, 19)}: ${printable(refused.message)}` : ""}`,
+      `  ${printable(i.name).padEnd(24)} ${printable(i.revisionHash.slice(0, 19))}  ${printable(i.state)}${refused ? `  refused ${printable(refused.revisionHash.slice(0, 19))}: ${printable(refused.message)}` : ""}`,
     );
     for (const a of i.attributes) {
-      const quality = a.quality.padEnd(9);
+      const quality = printable(a.quality).padEnd(9);
       out.push(
-        `    ${a.path.padEnd(28)} ${short(a.value).padEnd(32)} ${a.quality === "good" ? quality : p.yellow(quality)} ${a.timestamp ?? "-"}`,
+        `    ${printable(a.path).padEnd(28)} ${short(a.value).padEnd(32)} ${a.quality === "good" ? quality : p.yellow(quality)} ${printable(a.timestamp ?? "-")}`,
       );
     }
     for (const a of i.alarms) {
       if (a.active) active++;
       const state = a.active ? p.red("ACTIVE".padEnd(9)) : "normal".padEnd(9);
-      out.push(`    alarm ${a.path.padEnd(22)} ${state} ${a.since ? `since ${a.since}` : "not evaluated"}`);
+      out.push(
+        `    alarm ${printable(a.path).padEnd(22)} ${state} ${a.since ? `since ${printable(a.since)}` : "not evaluated"}`,
+      );
     }
   }
   const applied = new Set(doc.instances.map((i) => i.name));
   for (const [name, r] of refusals)
     if (!applied.has(name) && (!instance || name === instance))
-      out.push(`  ${name.padEnd(24)} (none)  refused ${r.revisionHash.slice(0, 19)}: ${printable(r.message)}`);
+      out.push(
+        `  ${printable(name).padEnd(24)} (none)  refused ${printable(r.revisionHash.slice(0, 19))}: ${printable(r.message)}`,
+      );
   out.push("", `audit (newest first${instance ? `, ${instance}` : ""}):`);
   for (const a of store.auditTail(auditRows, instance))
     out.push(
-      `  ${a.at}  ${a.action.padEnd(7)} ${a.instance.padEnd(24)} ${a.fromHash?.slice(0, 19) ?? "-"} → ${a.toHash?.slice(0, 19) ?? "-"}${a.message ? `  ${printable(a.message)}` : ""}`,
+      `  ${a.at}  ${a.action.padEnd(7)} ${printable(a.instance).padEnd(24)} ${printable(a.fromHash?.slice(0, 19) ?? "-")} → ${printable(a.toHash?.slice(0, 19) ?? "-")}${a.message ? `  ${printable(a.message)}` : ""}`,
     );
   const n = doc.instances.length;
   out.push("", `${n} instance${n === 1 ? "" : "s"} applied, ${active} alarm${active === 1 ? "" : "s"} active`);

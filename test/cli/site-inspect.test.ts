@@ -321,6 +321,25 @@ describe("site inspect: live from a running reconciler", () => {
     });
   });
 
+  it("shows control characters in live attribute values as escapes; JSON keeps the value exact", async () => {
+    const dir = stateDir();
+    await running(dir);
+    // JSON escapes C0 controls (\x1b, \x07) but neither C1 ones (\x9b, a CSI) nor bidi controls (\u202e).
+    const evil = "\x9b2J\u202e\x1b]0;x\x07";
+    const speed = live.attributes.find((a) => a.path === "Speed")!;
+    const before = speed.value;
+    speed.value = evil;
+    try {
+      const text = await inspect("--state-dir", dir);
+      expect(text.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
+      expect(text.stdout).toContain(String.raw`"\x9b2J\u202e\u001b]0;x\u0007"`);
+      const doc = await inspectJson("--state-dir", dir);
+      expect(doc.instances[0].attributes.find((a: { path: string }) => a.path === "Speed").value).toBe(evil);
+    } finally {
+      speed.value = before;
+    }
+  });
+
   it("--instance asks the runtime for that instance; one it does not hold is looked up in the persisted state", async () => {
     const dir = stateDir();
     await running(dir);
