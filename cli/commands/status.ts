@@ -81,18 +81,19 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
     return 0;
   }
   const p = palette(process.stdout);
-  const short = (h: string | null) => (h ? h.replace("sha256:", "").slice(0, 10) : "-");
+  // Hashes, names and states partly come from status branches the sites write: printable, like their messages.
+  const short = (h: string | null) => (h ? printable(h.replace("sha256:", "").slice(0, 10)) : "-");
   const out = [`deploy ${short(view.deployCommit)} from main ${short(view.sourceCommit)}`];
   for (const s of sites) {
     out.push(
       "",
-      `${p.bold(s.site)}  last seen ${printable(s.lastSeen ?? "never")}  applied deploy ${short(s.appliedDeployCommit)}  ${s.converged ? p.green("converged") : p.yellow("converging")}`,
+      `${p.bold(printable(s.site))}  last seen ${printable(s.lastSeen ?? "never")}  applied deploy ${short(s.appliedDeployCommit)}  ${s.converged ? p.green("converged") : p.yellow("converging")}`,
     );
     out.push(`  ${"instance".padEnd(24)} ${"desired".padEnd(10)} ${"applied".padEnd(10)} ${"state".padEnd(9)} result`);
     for (const i of s.instances) {
       const mark = i.desired === i.applied ? " " : p.yellow("*");
       out.push(
-        `${mark} ${i.name.padEnd(24)} ${short(i.desired).padEnd(10)} ${short(i.applied).padEnd(10)} ${printable(i.state ?? "-").padEnd(9)} ${printable(i.result ?? "-")}${i.stale ? p.dim("  stale") : ""}`,
+        `${mark} ${printable(i.name).padEnd(24)} ${short(i.desired).padEnd(10)} ${short(i.applied).padEnd(10)} ${printable(i.state ?? "-").padEnd(9)} ${printable(i.result ?? "-")}${i.stale ? p.dim("  stale") : ""}`,
       );
     }
   }
@@ -100,7 +101,7 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
     out.push("", p.bold("batches"));
     for (const b of batches)
       out.push(
-        `  ${b.batch}  ${b.phase}  ${b.state}  ${b.counts.passed}/${b.counts.selected} passed, ${b.counts.failed} failed${b.reason ? p.dim(`  ${printable(b.reason)}`) : ""}`,
+        `  ${printable(b.batch)}  ${printable(b.phase)}  ${printable(b.state)}  ${b.counts.passed}/${b.counts.selected} passed, ${b.counts.failed} failed${b.reason ? p.dim(`  ${printable(b.reason)}`) : ""}`,
       );
   }
   process.stdout.write(`${out.join("\n")}\n`);
