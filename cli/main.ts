@@ -195,6 +195,12 @@ function program(run: (p: Promise<number>) => void): Command {
     )
     .addOption(
       new Option(
+        "--allow-unsigned",
+        "without --trusted-keys, apply deploy commits unchecked (labs and tests; by default such a site applies none)",
+      ).env("SCADALINK_ALLOW_UNSIGNED"),
+    )
+    .addOption(
+      new Option(
         "--script-hosts <n>",
         "script host processes the instances' scripts are spread over (each runs one script at a time)",
       )

@@ -3,7 +3,11 @@ import type { Repo } from "../controller/git/repo.js";
 import { type TrustedKey, verifyMessage } from "../controller/git/sshsig.js";
 
 /** Why a deploy head is not applied (section 10); each is reported as artifact-mismatch. */
-export type RefusalReason = "unsigned" | "bad-signature" | "untrusted-key" | "not-descending";
+export type RefusalReason = "unsigned" | "bad-signature" | "untrusted-key" | "not-descending" | "no-trusted-keys";
+
+/** What a site with no release key says, at start and for every head it therefore refuses. */
+export const NO_KEYS_MESSAGE =
+  "this site has no trusted release keys, so it applies no release: give it the controller's public key with --trusted-keys FILE (git allowed_signers format; `scadalink init` shows how to make it), or start it with --allow-unsigned to apply unsigned releases (labs and tests only)";
 
 export type ReleaseCheck = { ok: true; signer: string } | { ok: false; reason: RefusalReason; message: string };
 

@@ -25,7 +25,7 @@ import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
 import { acquireLock, StateDirLockedError } from "./lock.js";
-import { checkRelease } from "./provenance.js";
+import { checkRelease, NO_KEYS_MESSAGE, type RefusalReason } from "./provenance.js";
 import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
 import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
@@ -58,9 +58,11 @@ export interface ReconcilerConfig {
   acceptUnknownCertificates?: boolean;
   /**
    * Release keys (section 10): only deploy heads signed by one of them and descending from the last applied one
-   * are applied. Without keys, heads are applied unchecked (and the site says so at start).
+   * are applied. Without keys every new head is refused (the site says what it needs), unless allowUnsigned.
    */
   trustedKeys?: readonly TrustedKey[];
+  /** Without trustedKeys: apply heads unchecked (labs, tests). Ignored when keys are given. */
+  allowUnsigned?: boolean;
   /** Script host processes (default 2) and each one's heap limit in MB (default 128). */
   scriptHosts?: number;
   scriptMemoryMb?: number;
@@ -194,10 +196,11 @@ export class Reconciler {
       );
       if (config.trustedKeys)
         log.info({ keys: config.trustedKeys.map((k) => k.principals.join(",")) }, "applying only signed releases");
-      else
+      else if (config.allowUnsigned)
         log.warn(
-          "release signatures are not checked: anyone who can write the deploy branch decides what this site runs; give the controller's public key with --trusted-keys FILE (allowed_signers format)",
+          "--allow-unsigned: release signatures are not checked, so anyone who can write the deploy branch decides what this site runs; for production give the controller's public key with --trusted-keys FILE (allowed_signers format)",
         );
+      else log.error(NO_KEYS_MESSAGE);
       return new Reconciler(config, log, store, source, writer, runtime, lock);
     } catch (e) {
       lock.release();
@@ -239,10 +242,13 @@ export class Reconciler {
             deployHead: null,
           };
       } else if (tree.head !== this.store.meta("deployCommit")) {
-        const refusal = await this.provenance(tree.head);
-        if (refusal) r.sync = { state: "refused", message: refusal, deployHead: tree.head };
-        else await this.apply(tree, r);
-      } else await this.driftCheck(tree, r);
+        const release = await this.provenance(tree.head);
+        if ("refused" in release) r.sync = { state: "refused", message: release.refused, deployHead: tree.head };
+        else await this.apply(tree, r, release.signer);
+      } else {
+        await this.verifiedAtStart(tree.head);
+        await this.driftCheck(tree, r);
+      }
       r.applyMs = performance.now() - t0;
     } catch (e) {
       // An object the verified trees name but the mirror lacks: the next sync starts by fetching again.
@@ -265,35 +271,64 @@ export class Reconciler {
   }
 
   /**
-   * The head's provenance, when the site trusts release keys: undefined to apply it, else the refusal. Reported as
-   * artifact-mismatch; logged, counted and written to the event log once per refused head.
+   * The head's provenance (section 10): the signer to apply it ("" when unchecked: --allow-unsigned), else the
+   * refusal. Reported as artifact-mismatch; logged, counted and written to the event log once per refused head.
    */
-  private async provenance(head: string): Promise<string | undefined> {
+  private async provenance(head: string): Promise<{ signer: string } | { refused: string }> {
     const keys = this.config.trustedKeys;
-    if (!keys) return undefined;
+    if (!keys && this.config.allowUnsigned) return { signer: "" };
     const repo = this.source.git;
-    const check = await checkRelease(repo, head, this.store.meta("deployCommit") ?? undefined, keys, () =>
-      repo.mutex.run(() => repo.deepenBranch(this.source.branch, 1_000)),
-    );
+    const check = keys
+      ? await checkRelease(repo, head, this.store.meta("deployCommit") ?? undefined, keys, () =>
+          repo.mutex.run(() => repo.deepenBranch(this.source.branch, 1_000)),
+        )
+      : ({ ok: false, reason: "no-trusted-keys", message: NO_KEYS_MESSAGE } as const);
     if (check.ok) {
       this.refusedHead = undefined;
-      return undefined;
+      return { signer: check.signer };
     }
     const message = `artifact-mismatch: release refused (${check.reason}): ${check.message}; the applied release keeps running`;
     if (this.refusedHead !== head) {
       this.refusedHead = head;
       this.log.error({ head, reason: check.reason, err: check.message }, "deploy head refused: not a trusted release");
       this.store.event(this.now().toISOString(), "refused", message);
-      this.loopMetrics?.releaseRefusals.inc({ reason: check.reason });
+      this.loopMetrics?.releaseRefusals.inc({ reason: check.reason satisfies RefusalReason });
     }
-    return message;
+    return { refused: message };
+  }
+
+  /**
+   * The release applied before this process started, checked once against today's keys so the verified-release
+   * gauge is right after a restart; one that no longer verifies keeps running (it was applied) and is logged.
+   */
+  private async verifiedAtStart(head: string): Promise<void> {
+    const keys = this.config.trustedKeys;
+    if (!keys || this.startChecked) return;
+    this.startChecked = true;
+    const check = await checkRelease(this.source.git, head, head, keys, async () => undefined);
+    if (check.ok) return this.setVerified(head, check.signer);
+    this.loopMetrics?.verifiedRelease.reset();
+    this.log.warn(
+      { head, reason: check.reason, err: check.message },
+      "the applied release does not verify with the trusted keys: it keeps running, the next release must",
+    );
+  }
+
+  private startChecked = false;
+
+  /** Records the release applied with the key that signed it ("" when unchecked), for the gauge and after restarts. */
+  private setVerified(head: string, signer: string): void {
+    this.startChecked = true;
+    if (this.store.meta("releaseSigner") !== signer) this.store.setMeta("releaseSigner", signer);
+    this.loopMetrics?.verifiedRelease.reset();
+    if (signer) this.loopMetrics?.verifiedRelease.set({ commit: head, signer }, 1);
   }
 
   private refusedHead: string | undefined;
   private mismatchReported: string | undefined;
 
   /** Applies the head's manifest: changed instances, one transaction each, then removals. */
-  private async apply(tree: SiteTree, r: LoopResult): Promise<void> {
+  private async apply(tree: SiteTree, r: LoopResult, signer: string): Promise<void> {
     const site = this.config.site;
     const applied = this.store.applied();
     const at = this.now().toISOString();
@@ -358,6 +393,7 @@ export class Reconciler {
     for (const name of plan.removed) if (this.store.remove(name, tree.head, at)) r.removed.push(name);
     this.store.dropRefusals((x) => m.instances[x.name] === x.revisionHash);
     this.store.setMeta("deployCommit", tree.head);
+    this.setVerified(tree.head, signer);
     if (r.applied.length || r.removed.length || r.refused.length)
       this.log.info(
         {
@@ -636,6 +672,8 @@ export class Reconciler {
     const view = this.view ?? NO_VIEW;
     siteMetrics(registry, view, this.config.site);
     this.loopMetrics = loopMetrics(registry);
+    const [head, signer] = [this.store.meta("deployCommit"), this.store.meta("releaseSigner")];
+    if (head && signer && this.config.trustedKeys) this.loopMetrics.verifiedRelease.set({ commit: head, signer }, 1);
     this.api = await startApi({
       port,
       host,

@@ -32,6 +32,7 @@ export interface SiteOptions {
   settle: string;
   acceptUnknownCertificates?: boolean;
   trustedKeys?: string;
+  allowUnsigned?: boolean;
   scriptHosts: string;
   scriptMemory: string;
   eventMaxRows: string;
@@ -46,6 +47,8 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
     ["--state-dir (or SCADALINK_STATE_DIR)", o.stateDir],
   ] as const)
     if (!value) throw new UsageError(`${flag} is required`);
+  if (o.trustedKeys && o.allowUnsigned)
+    throw new UsageError("--trusted-keys and --allow-unsigned exclude each other: give one of them");
   const port = apiPort(o.apiPort);
   const log = pino({ level: o.logLevel, base: { component: "site", site: o.site } });
   let reconciler: Reconciler;
@@ -61,6 +64,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
         settleMs: positive(o.settle, "--settle") * 1000,
         acceptUnknownCertificates: !!o.acceptUnknownCertificates,
         trustedKeys: o.trustedKeys ? trustedKeysFile(o.trustedKeys) : undefined,
+        allowUnsigned: !!o.allowUnsigned,
         scriptHosts: whole(o.scriptHosts, "--script-hosts"),
         scriptMemoryMb: whole(o.scriptMemory, "--script-memory"),
         eventMaxRows: whole(o.eventMaxRows, "--event-max-rows"),

@@ -124,6 +124,7 @@ export interface LoopMetrics {
   loopDuration: Histogram;
   lastPoll: Gauge;
   releaseRefusals: Counter;
+  verifiedRelease: Gauge;
 }
 
 /** The reconciler loop's metrics: it observes each loop's duration and sets the time of its last poll. */
@@ -137,8 +138,14 @@ export function loopMetrics(registry: Registry): LoopMetrics {
     }),
     releaseRefusals: new Counter({
       name: "scadalink_site_release_refusals_total",
-      help: "Deploy heads refused as not a trusted release (unsigned, bad signature, untrusted key, not descending)",
+      help: "Deploy heads refused as not a trusted release (unsigned, bad signature, untrusted key, not descending, no key)",
       labelNames: ["reason"],
+      registers: [registry],
+    }),
+    verifiedRelease: new Gauge({
+      name: "scadalink_site_release_verified_info",
+      help: "The deploy commit applied last whose signature this site verified, and the principal of its key (1)",
+      labelNames: ["commit", "signer"],
       registers: [registry],
     }),
     lastPoll: new Gauge({

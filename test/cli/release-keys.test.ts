@@ -55,6 +55,37 @@ describe("release keys on the command line", () => {
     expect(refused.stdout).toMatch(/"reason":"untrusted-key".*"msg":"deploy head refused: not a trusted release"/);
   });
 
+  it("a site with no key says what it needs and applies nothing; --allow-unsigned applies unchecked; not both", () => {
+    const k = keys();
+    const r = localRepo(AUTO);
+    // No key anywhere: the controller writes unsigned deploy commits and says so.
+    const noKey = { SCADALINK_SIGNING_KEY: undefined, SCADALINK_TRUSTED_KEYS: undefined };
+    const ctl = scadalink(["controller", "--repo", r.dir, "--once"], { env: noKey });
+    expect(ctl.code, ctl.stderr).toBe(0);
+    expect(ctl.stdout).toMatch(/deploy commits are not signed.*--signing-key FILE/);
+    const site = (...extra: string[]) =>
+      scadalink(
+        ["site", "--site", "plant-north", "--repo", r.dir, "--state-dir", tempDir("state"), "--once"].concat(
+          "--runtime",
+          "none",
+          ...extra,
+        ),
+        { env: noKey },
+      );
+    const refused = site();
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(
+      /has no trusted release keys, so it applies no release: give it the controller's public key with --trusted-keys FILE/,
+    );
+    expect(refused.stdout).toMatch(/"reason":"no-trusted-keys"/);
+    const unchecked = site("--allow-unsigned");
+    expect(unchecked.code, unchecked.stdout).toBe(0);
+    expect(unchecked.stdout).toMatch(/--allow-unsigned: release signatures are not checked/);
+    const both = site("--allow-unsigned", "--trusted-keys", k.allowed);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--trusted-keys and --allow-unsigned exclude each other");
+  });
+
   it("a key file that cannot be used is a usage error naming the file (and line), never its content", () => {
     const k = keys();
     const r = localRepo(AUTO);

@@ -11,6 +11,7 @@ import { scadalink } from "../helpers/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../helpers/fake-github.js";
 import { type GitServer, seedRepo, startGitServer, type WorkClone } from "../helpers/git-server.js";
 import { type Plc, startPlc } from "../helpers/plc.js";
+import { TEST_RELEASE } from "../helpers/release-key.js";
 import { y } from "../helpers/repo.js";
 import { DEPLOY, git, reconciler, show, tempDir } from "../site/helpers.js";
 import { attr, PUMP, pumpVariables, siteYaml, until } from "../site/runtime-helpers.js";
@@ -133,6 +134,8 @@ describe("the stories users live, on real git, OPC UA and SQLite servers", () =>
         pollIntervalMs: 300,
         http: { host: "127.0.0.1", port: 0, secret: SECRET },
         github: { owner: "water", repo: "plant", token: TOKEN, apiUrl: gh.url, throttle: false },
+        // Signed releases: every site of the stories trusts only this key (test/site/helpers.ts reconciler()).
+        signingKey: TEST_RELEASE.key,
       },
       log.child({ component: "controller" }),
     );

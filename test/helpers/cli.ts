@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { afterAll } from "vitest";
 import { packageRoot } from "../../controller/package-root.js";
 import { runGit } from "./git-server.js";
+import { RELEASE_ENV } from "./release-key.js";
 import type { Files } from "./repo.js";
 
 export const BIN = join(packageRoot(), "dist", "bundle", "scadalink.js");
@@ -15,12 +16,23 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the built CLI (npm test builds it first). The cache goes to a private directory. */
+/**
+ * Runs the built CLI (npm test builds it first). The cache goes to a private directory. Releases are signed and
+ * verified with the test file's release key (RELEASE_ENV) unless env overrides SCADALINK_SIGNING_KEY or
+ * SCADALINK_TRUSTED_KEYS.
+ */
 export function scadalink(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
   const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd,
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, SCADALINK_CACHE_DIR: cacheDir(), ...opts.env },
+    env: {
+      ...process.env,
+      ...RELEASE_ENV,
+      NO_COLOR: "1",
+      FORCE_COLOR: undefined,
+      SCADALINK_CACHE_DIR: cacheDir(),
+      ...opts.env,
+    },
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -28,7 +40,7 @@ export function scadalink(args: string[], opts: { cwd?: string; env?: NodeJS.Pro
 
 export function spawnScadalink(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, NO_COLOR: "1", SCADALINK_CACHE_DIR: cacheDir(), ...env },
+    env: { ...process.env, ...RELEASE_ENV, NO_COLOR: "1", SCADALINK_CACHE_DIR: cacheDir(), ...env },
   });
 }
 

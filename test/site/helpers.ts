@@ -5,6 +5,7 @@ import type { SigningKey } from "../../controller/git/sshsig.js";
 import { packageRuntime, Reconciler, type ReconcilerConfig } from "../../site-reconciler/reconciler.js";
 import { AUTO, DEPLOY, git, quiet, tempDir } from "../controller/helpers.js";
 import { type GitServer, seedRepo, type WorkClone, workClone } from "../helpers/git-server.js";
+import { TEST_RELEASE } from "../helpers/release-key.js";
 
 export { AUTO, DEPLOY, git, quiet, tempDir };
 export const SITE = "plant-north";
@@ -24,7 +25,10 @@ export interface Fleet {
 
 let counter = 0;
 
-/** A config repo on the server, seeded with files and deployed once by a controller (signing with signingKey). */
+/**
+ * A config repo on the server, seeded with files and deployed once by a controller. Its deploy commits are signed
+ * with the test run's release key (TEST_RELEASE), or with signingKey; `signingKey: undefined` leaves them unsigned.
+ */
 export async function fleet(
   server: GitServer,
   files: Record<string, string | undefined> = AUTO,
@@ -33,8 +37,9 @@ export async function fleet(
   const name = `site${++counter}-${process.pid}`;
   const { clone } = await seedRepo(server, name, files as Record<string, string>);
   const url = server.repoUrl(name);
+  const signingKey = "signingKey" in opts ? opts.signingKey : TEST_RELEASE.key;
   const controller = await Controller.create(
-    { repo: url, stateDir: tempDir("ctrl"), mainBranch: "main", pollIntervalMs: 3_600_000, ...opts },
+    { repo: url, stateDir: tempDir("ctrl"), mainBranch: "main", pollIntervalMs: 3_600_000, signingKey },
     quiet,
   );
   const bare = join(server.root, `${name}.git`);
@@ -59,7 +64,10 @@ export async function fleet(
   return f;
 }
 
-/** A reconciler for the site on a fresh (or given) state directory; logs go nowhere unless asked. */
+/**
+ * A reconciler for the site on a fresh (or given) state directory; logs go nowhere unless asked. It trusts the
+ * test run's release key unless extra gives trustedKeys or allowUnsigned.
+ */
 export function reconciler(
   url: string,
   extra: Partial<ReconcilerConfig> = {},
@@ -75,23 +83,37 @@ export function reconciler(
       env: {},
       // The loop's own tests run without devices; test/site/runtime*.test.ts run the OPC UA runtime.
       runtime: packageRuntime,
+      ...("trustedKeys" in extra || extra.allowUnsigned ? {} : { trustedKeys: TEST_RELEASE.trusted }),
       ...extra,
     },
     log,
   );
 }
 
-/** Edits the deploy branch directly (as an attacker or a broken tool might) and pushes it; returns the new head. */
+/**
+ * Edits the deploy branch directly and pushes it; returns the new head. The commit is signed with the test run's
+ * release key, as a broken tool holding the key (or a stolen key) would sign it, so the checks after the
+ * signature's are what is tested; `unsigned` leaves it unsigned (test/site/provenance.test.ts has the forgeries).
+ */
 export async function editDeploy(
   server: GitServer,
   name: string,
   edit: (c: WorkClone) => void,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; unsigned?: boolean } = {},
 ): Promise<string> {
   const c = await workClone(server, name, join(tempDir("deploy-edit"), name));
   c.git("checkout", "-q", "-B", DEPLOY, `origin/${DEPLOY}`);
   edit(c);
-  c.commit("edited by hand");
+  c.git("add", "-A");
+  c.git(
+    ...(opts.unsigned ? [] : TEST_RELEASE.gitSign),
+    "commit",
+    "-q",
+    "--allow-empty",
+    opts.unsigned ? "--no-gpg-sign" : "-S",
+    "-m",
+    "edited by hand",
+  );
   c.push(DEPLOY, opts);
   return c.head();
 }

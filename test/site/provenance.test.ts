@@ -9,7 +9,9 @@ import { parseAllowedSigners, readSigningKey, type SigningKey } from "../../cont
 import type { SiteManifest, SiteStatus } from "../../schemas/types.js";
 import type { Reconciler } from "../../site-reconciler/reconciler.js";
 import { type GitServer, startGitServer, type WorkClone, workClone } from "../helpers/git-server.js";
+import { startPlc } from "../helpers/plc.js";
 import { AUTO, DEPLOY, type Fleet, fleet, git, quiet, reconciler, SITE, STATUS, show, tempDir } from "./helpers.js";
+import { attr, liveReconciler, pumpRepo, pumpVariables, until } from "./runtime-helpers.js";
 
 // Signed releases (section 10) on a real git server: keys made by ssh-keygen, forgeries made with native git as an
 // attacker with push access to the deploy branch would make them, and the signatures checked by git itself.
@@ -127,6 +129,21 @@ describe("signed releases", () => {
     }).trim();
     expect(tampered).not.toBe(head);
     expect(verify(tampered).status).not.toBe(0);
+    // And with OpenSSH alone: the commit without its gpgsig header is the signed message.
+    const dir = tempDir("ssh-keygen");
+    const sig = raw.match(/^gpgsig (-----BEGIN SSH SIGNATURE-----[\s\S]*?-----END SSH SIGNATURE-----)$/m)![1]!;
+    writeFileSync(join(dir, "sig"), `${sig.replace(/\n /g, "\n")}\n`);
+    const payload = `${raw.replace(/^gpgsig [\s\S]*?-----END SSH SIGNATURE-----\n/m, "")}\n`;
+    const sshVerify = (message: string) =>
+      spawnSync(
+        "ssh-keygen",
+        ["-Y", "verify", "-n", "git", "-f", signers, "-I", "release-2026@scadalink", "-s", join(dir, "sig")],
+        { input: message, encoding: "utf8" },
+      );
+    const ok = sshVerify(payload);
+    expect(ok.status, ok.stderr + ok.stdout).toBe(0);
+    expect(ok.stdout).toContain('Good "git" signature for release-2026@scadalink');
+    expect(sshVerify(payload.replace("Deploy", "Dep1oy")).status).not.toBe(0);
 
     const site = await reconciler(f.url, { trustedKeys: trusted(A) });
     const r = await site.once();
@@ -148,7 +165,7 @@ describe("signed releases", () => {
       expect(r.applied).toEqual([]);
       expectRefused(site, f, before, /\(unsigned\).*is not signed/);
       // The same forgery passes every check a site without keys makes: it would be applied.
-      const unchecked = await reconciler(f.url);
+      const unchecked = await reconciler(f.url, { allowUnsigned: true });
       expect((await unchecked.once()).sync.state).toBe("ok");
       await unchecked.stop();
       await forge(f, edit, attacker);
@@ -164,6 +181,41 @@ describe("signed releases", () => {
       expect(site.store.meta("deployCommit")).toBe(next);
       await site.stop();
     });
+
+  it("a forged site.json endpoint on a live site: refused, the runtime stays on its PLC, the other endpoint is never used", async () => {
+    const plc = await startPlc({ variables: pumpVariables("P1") });
+    const rogue = await startPlc({ variables: pumpVariables("P1") });
+    try {
+      const f = await fleet(server, pumpRepo(plc.endpoint), { signingKey: A.key });
+      const { site, live } = await liveReconciler(f.url, { trustedKeys: trusted(A) });
+      expect((await site.once()).applied).toEqual(["P1"]);
+      await until("values from the PLC", () => attr(live().instance("P1"), "Speed")?.value === 1000);
+      for (const signWith of [undefined, attacker]) {
+        await forge(
+          f,
+          (c, read) => {
+            const doc = JSON.parse(read(SITE_JSON));
+            for (const d of doc.dataConnections) d.endpoint = rogue.endpoint;
+            doc.revisionHash = revisionHash(doc);
+            const m = JSON.parse(read(MANIFEST)) as SiteManifest;
+            m.siteRevisionHash = doc.revisionHash;
+            c.write({ [SITE_JSON]: JSON.stringify(doc), [MANIFEST]: JSON.stringify(m) });
+          },
+          signWith,
+        );
+        expect((await site.once()).sync.state).toBe("refused");
+        const speed = signWith ? 1300 : 1200;
+        plc.set("P1.Speed", speed);
+        await until(`the PLC's new value ${speed}`, () => attr(live().instance("P1"), "Speed")?.value === speed);
+      }
+      expect(show<SiteStatus>(f.bare, STATUS, "status.json").health.sync?.message).toMatch(/\(untrusted-key\)/);
+      expect(rogue.monitoredItems()).toBe(0);
+      await site.stop();
+    } finally {
+      await rogue.stop();
+      await plc.stop();
+    }
+  });
 
   it("refuses a signature copied onto another commit, and a branch moved back to an older signed release", async () => {
     const f = await fleet(server, AUTO, { signingKey: A.key });
@@ -221,7 +273,7 @@ describe("signed releases", () => {
   });
 
   it("a site that trusts a key refuses an unsigned deploy branch from its first sync: nothing is applied", async () => {
-    const f = await fleet(server); // a controller without --signing-key
+    const f = await fleet(server, AUTO, { signingKey: undefined }); // a controller without --signing-key
     const site = await reconciler(f.url, { trustedKeys: trusted(A) });
     const r = await site.once();
     expect(r.sync).toMatchObject({ state: "refused" });
@@ -230,14 +282,60 @@ describe("signed releases", () => {
     await site.stop();
   });
 
-  it("a site with no key says at start what it needs, and applies unchecked", async () => {
-    const f = await fleet(server);
+  it("a site with no key says at start and on its status branch what it needs, and applies nothing", async () => {
+    const f = await fleet(server, AUTO, { signingKey: A.key });
     const lines: string[] = [];
-    const site = await reconciler(f.url, {}, pino({ level: "info" }, { write: (s: string) => lines.push(s) }));
-    expect(lines.join("")).toMatch(
-      /release signatures are not checked.*--trusted-keys FILE \(allowed_signers format\)/,
+    const log = pino({ level: "info" }, { write: (s: string) => lines.push(s) });
+    const site = await reconciler(f.url, { trustedKeys: undefined }, log);
+    expect(lines.join("")).toMatch(/"level":50.*has no trusted release keys.*--trusted-keys FILE.*--allow-unsigned/);
+    const r = await site.once();
+    expect(r.sync.state).toBe("refused");
+    expect(r.applied).toEqual([]);
+    expect(site.store.applied().size).toBe(0);
+    const status = show<SiteStatus>(f.bare, STATUS, "status.json");
+    expect(status.health.sync?.message).toMatch(
+      /^artifact-mismatch: release refused \(no-trusted-keys\): this site has no trusted release keys.*--trusted-keys FILE \(git allowed_signers format/,
     );
+    expect(site.store.events({ limit: 5 }).filter((e) => e.kind === "refused")).toHaveLength(1);
+    await site.stop();
+  });
+
+  it("--allow-unsigned applies releases unchecked, and says at start that it does", async () => {
+    const f = await fleet(server, AUTO, { signingKey: undefined });
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => lines.push(s) });
+    const site = await reconciler(f.url, { allowUnsigned: true }, log);
+    expect(lines.join("")).toMatch(/"level":40.*--allow-unsigned: release signatures are not checked/);
     expect((await site.once()).applied).toHaveLength(2);
+    await site.stop();
+  });
+
+  it("metrics: refusals counted by reason; the verified release and its signer as a gauge, also after a restart", async () => {
+    const f = await fleet(server, AUTO, { signingKey: A.key });
+    const stateDir = tempDir("site-metrics");
+    let site = await reconciler(f.url, { stateDir, trustedKeys: trusted(A) });
+    const metrics = async () => {
+      const port = (site as unknown as { api: { port: number } }).api.port;
+      return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    };
+    await site.serve(0);
+    await site.once();
+    const head = git(f.bare, "rev-parse", `refs/heads/${DEPLOY}`);
+    const verified = `scadalink_site_release_verified_info{commit="${head}",signer="release-2026@scadalink"} 1`;
+    expect(await metrics()).toContain(verified);
+    await forge(f, () => undefined);
+    await site.once();
+    await site.once(); // the same refused head is counted once
+    await forge(f, () => undefined, attacker);
+    await site.once();
+    const text = await metrics();
+    expect(text).toContain('scadalink_site_release_refusals_total{reason="unsigned"} 1');
+    expect(text).toContain('scadalink_site_release_refusals_total{reason="untrusted-key"} 1');
+    expect(text).toContain(verified); // the applied release is still the verified one
+    await site.stop();
+    site = await reconciler(f.url, { stateDir, trustedKeys: trusted(A) });
+    await site.serve(0);
+    expect(await metrics()).toContain(verified);
     await site.stop();
   });
 });
