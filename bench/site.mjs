@@ -1,15 +1,20 @@
 // Site reconciler benchmarks, run by bench/run.mjs in a child process (its own heap, apart from the compiler and
-// controller runs): site-cold-apply, site-apply-one-change, site-noop-poll and site-fetch-isomorphic-vs-native, for
-// a site of 1,000 instances on a deploy branch the controller wrote, on a real git smart-HTTP server on loopback.
+// controller runs): site-cold-apply, site-apply-one-change, site-noop-poll, release-sign-verify and
+// site-fetch-isomorphic-vs-native, for a site of 1,000 instances on a deploy branch the controller wrote (signed, as
+// every site verifies it: section 10), on a real git smart-HTTP server on loopback.
 // Usage: node bench/site.mjs [PARENT_TMP_DIR]
 // stdout: one JSON object per line, nothing else; progress and reconciler warnings go to stderr.
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
 import { Controller } from "../dist/controller/controller.js";
+import { splitCommit } from "../dist/controller/git/objects.js";
 import { Repo } from "../dist/controller/git/repo.js";
+import { parseAllowedSigners, publicKeyLine, readSigningKey, signMessage } from "../dist/controller/git/sshsig.js";
+import { checkRelease } from "../dist/site-reconciler/provenance.js";
 import { packageRuntime, Reconciler } from "../dist/site-reconciler/reconciler.js";
 import { startGitHttpServer } from "../test/helpers/git-http-server.mjs";
 import { emit, log, median, onExit, r1, stats, target } from "./common.mjs";
@@ -38,6 +43,12 @@ const cleanup = () => rmSync(tmp, { recursive: true, force: true });
 onExit(cleanup);
 // Warnings (a refused head, an unreachable branch) on stderr: stdout carries JSON lines only.
 const logger = pino({ level: "warn" }, pino.destination({ dest: 2, sync: true }));
+// The release key of this run: the controller signs every deploy commit, the site trusts only this key.
+const signingKey = readSigningKey(
+  generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+);
+const trustedKeys = parseAllowedSigners(`bench@scadalink namespaces="git" ${publicKeyLine(signingKey)}\n`);
+const SIGN_RUNS = 200;
 
 let stateDirs = 0;
 /** A site reconciler on a new, empty state directory; no timer runs (every loop timed here is once()). */
@@ -52,6 +63,7 @@ const siteReconciler = (url) =>
       env: ENV,
       // The loop is measured here, not devices (bench/runtime.mjs): the generated sites' PLCs are not on loopback.
       runtime: packageRuntime,
+      trustedKeys,
     },
     logger,
   );
@@ -157,6 +169,45 @@ async function noopPoll(repo, site) {
   });
 }
 
+/**
+ * What signed releases cost per release: the controller's signature of one deploy commit, and the site's check of
+ * a new head (its signature, and the walk back to the release applied before, EDITS deploy commits earlier).
+ */
+async function releaseSigning(repo) {
+  log(`site ${SITE}: release-sign-verify x${SIGN_RUNS}`);
+  const git = await Repo.open(repo.bare, join(tmp, "state-sign"));
+  const head = await deployHead(repo.bare);
+  const raw = await git.readRawCommit(head);
+  const { payload } = splitCommit(raw);
+  let base = head;
+  for (let i = 0; i < EDITS; i++) base = (await git.readCommit(base)).parents[0];
+  const time = async (fn) => {
+    const t = [];
+    for (let i = 0; i < SIGN_RUNS; i++) {
+      const t0 = performance.now();
+      await fn();
+      t.push(performance.now() - t0);
+    }
+    return { medianUs: Math.round(median(t) * 1000), maxUs: Math.round(Math.max(...t) * 1000) };
+  };
+  const noDeepen = async () => undefined;
+  const check = async (from) => {
+    const c = await checkRelease(git, head, from, trustedKeys, noDeepen);
+    if (!c.ok) throw new Error(`release check: ${c.message}`);
+  };
+  emit({
+    bench: "release-sign-verify",
+    commitBytes: raw.length,
+    sign: await time(() => signMessage(signingKey, payload)),
+    verifySignature: await time(() => check(head)),
+    verifyAndWalk: await time(() => check(base)),
+    walkCommits: EDITS,
+    runs: SIGN_RUNS,
+    target: null,
+    pass: null,
+  });
+}
+
 /** Size of a git directory's packs, in MB. */
 async function packMb(gitdir) {
   const sizes = await gitCli(["--git-dir", gitdir, "count-objects", "-v"]);
@@ -221,7 +272,7 @@ try {
   log(`site: generating ${SITES} sites, ${n} instances, ${TAGS} tags each; deploying them with the controller`);
   const repo = await generatedRepo(server, "config", join(tmp, "work"), { sites: SITES, instances: n, tags: TAGS });
   const controller = await Controller.create(
-    { repo: repo.url, stateDir: join(tmp, "state-ctl"), mainBranch: "main", pollIntervalMs: 3_600_000 },
+    { repo: repo.url, stateDir: join(tmp, "state-ctl"), mainBranch: "main", pollIntervalMs: 3_600_000, signingKey },
     logger,
   );
   const t0 = performance.now();
@@ -235,6 +286,7 @@ try {
   site = await coldApply(repo, head);
   await applyOneChange(repo, controller, site);
   await noopPoll(repo, site);
+  await releaseSigning(repo);
   await fetchCompare(repo);
 } catch (e) {
   log(`FAILED: ${e.stack ?? e}`);

@@ -62,7 +62,9 @@ export async function initCommand(dir: string | undefined): Promise<number> {
       "  scadalink controller ... --signing-key release-key\n" +
       "and give every site its public half, in git's allowed_signers format:\n" +
       `  echo "release@scadalink namespaces=\\"git\\" $(cut -d' ' -f1,2 release-key.pub)" > allowed_signers\n` +
-      "  scadalink site ... --trusted-keys allowed_signers\n",
+      "  scadalink site ... --trusted-keys allowed_signers\n" +
+      "A site without --trusted-keys applies no release (--allow-unsigned: unchecked, for labs and tests only).\n" +
+      "Rotation: add the new key's line to allowed_signers everywhere, switch the controller, then drop the old line.\n",
   );
   return c.errorCount === 0 ? 0 : 1;
 }

@@ -200,12 +200,18 @@ export function verifyMessage(
     sshString(hash),
     sshString(createHash(hash).update(message).digest()),
   ]);
-  const pub = createPublicKey({
-    key: Buffer.concat([SPKI_ED25519, rawPublic(publicBlob)]),
-    format: "der",
-    type: "spki",
-  });
-  return verify(null, data, pub, sig) ? { ok: true, key } : bad("the signature does not match the commit");
+  return verify(null, data, publicKeyOf(key), sig) ? { ok: true, key } : bad("the signature does not match the commit");
+}
+
+// Importing a key costs more than the verification itself: each trusted key is imported once.
+const imported = new WeakMap<TrustedKey, KeyObject>();
+function publicKeyOf(t: TrustedKey): KeyObject {
+  let k = imported.get(t);
+  if (!k) {
+    k = createPublicKey({ key: Buffer.concat([SPKI_ED25519, rawPublic(t.publicBlob)]), format: "der", type: "spki" });
+    imported.set(t, k);
+  }
+  return k;
 }
 
 /**

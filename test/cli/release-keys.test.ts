@@ -55,6 +55,46 @@ describe("release keys on the command line", () => {
     expect(refused.stdout).toMatch(/"reason":"untrusted-key".*"msg":"deploy head refused: not a trusted release"/);
   });
 
+  it("the key commands scadalink init prints make a key pair the controller signs with and a site trusts", () => {
+    const dir = tempDir("init-keys");
+    const init = scadalink(["init", join(dir, "config")]);
+    expect(init.code, init.stderr).toBe(0);
+    const commands = init.stdout
+      .split("\n")
+      .filter((l) => /^ {2}(ssh-keygen|echo) /.test(l))
+      .map((l) => l.trim());
+    expect(commands).toHaveLength(2);
+    for (const c of commands) execFileSync("sh", ["-c", c], { cwd: dir });
+    expect(init.stdout).toContain("--signing-key release-key");
+    expect(init.stdout).toContain("--trusted-keys allowed_signers");
+    const r = localRepo(AUTO);
+    const ctl = scadalink(["controller", "--repo", r.dir, "--once", "--signing-key", join(dir, "release-key")]);
+    expect(ctl.code, ctl.stderr).toBe(0);
+    const signers = join(dir, "allowed_signers");
+    const verify = spawnSync(
+      "git",
+      ["-C", r.dir, "-c", `gpg.ssh.allowedSignersFile=${signers}`, "verify-commit", "scadalink/deploy"],
+      { encoding: "utf8" },
+    );
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stderr).toContain('Good "git" signature for release@scadalink');
+    const site = scadalink([
+      "site",
+      "--site",
+      "plant-north",
+      "--repo",
+      r.dir,
+      "--state-dir",
+      tempDir("state"),
+      "--once",
+      "--runtime",
+      "none",
+      "--trusted-keys",
+      signers,
+    ]);
+    expect(site.code, site.stdout).toBe(0);
+  });
+
   it("a site with no key says what it needs and applies nothing; --allow-unsigned applies unchecked; not both", () => {
     const k = keys();
     const r = localRepo(AUTO);

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -245,6 +245,23 @@ describe("signed releases", () => {
     // Moved forward again: the release it had is accepted as it was.
     git(f.bare, "update-ref", `refs/heads/${DEPLOY}`, second);
     expect((await site.once()).sync).toMatchObject({ state: "ok" });
+    await site.stop();
+  });
+
+  it("a mirror fetched again from the tip deepens its history to find the release applied last", async () => {
+    const f = await fleet(server, AUTO, { signingKey: A.key });
+    const stateDir = tempDir("site-deepen");
+    let site = await reconciler(f.url, { stateDir, trustedKeys: trusted(A) });
+    await site.once();
+    await site.stop();
+    // Three releases while the site is down, and its mirror lost: the next fetch is the tip alone (depth 1).
+    for (const rated of [1301, 1302, 1303])
+      await f.change({ "instances/more.yaml": `${AUTO["instances/more.yaml"]}overrides:\n  Rated: ${rated}\n` });
+    rmSync(join(stateDir, "mirror.git"), { recursive: true, force: true });
+    site = await reconciler(f.url, { stateDir, trustedKeys: trusted(A) });
+    const r = await site.once();
+    expect(r.sync, JSON.stringify(r.sync)).toMatchObject({ state: "ok" });
+    expect(r.applied).toEqual(["Pump08"]);
     await site.stop();
   });
 
