@@ -1,6 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 const BATCH_STATES = ["waiting", "releasing", "in-progress", "complete", "halted"] as const;
+const CONTROLLER_PREFIX = "scadalink_controller_";
+/** prom-client's default metrics that are gauges with a counter's suffix. */
+const REJECTED_DEFAULTS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
 
 /** The controller's Prometheus metrics, on its own registry (several controllers may share a process in tests). */
 export class ControllerMetrics {
@@ -50,7 +57,10 @@ export class ControllerMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "scadalink_controller_" });
+    collectDefaultMetrics({ register: this.registry, prefix: CONTROLLER_PREFIX });
+    // Gauges named *_total break Prometheus's naming rules (promtool check metrics, and OpenMetrics parsers read
+    // _total as a counter's sample); each is the sum over the per-type gauge of the same name without _total.
+    for (const name of REJECTED_DEFAULTS) this.registry.removeSingleMetric(CONTROLLER_PREFIX + name);
   }
 
   setBatchStates(states: ReadonlyMap<string, string>): void {
