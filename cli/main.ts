@@ -3,6 +3,7 @@ import { packageVersion } from "../controller/package-root.js";
 import { flattenCommand } from "./commands/flatten.js";
 import { initCommand } from "./commands/init.js";
 import { UsageError, validateCommand } from "./commands/validate.js";
+import { errorReport, wantsDebug } from "./errors.js";
 import { FORMATS, type Format } from "./output/formats.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -349,7 +350,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`scadalink: ${e.message}\n`);
       return 2;
     }
-    process.stderr.write(`scadalink: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(errorReport(e, wantsDebug(argv)));
     return 2;
   }
 }

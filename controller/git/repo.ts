@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import git from "isomorphic-git";
-import http from "isomorphic-git/http/node";
+import { http } from "./http-transport.js";
 import { type Mutex, mutexFor } from "./mutex.js";
 import { commitContent, type ObjectType, type Signature, type TreeEntry, treeContent, writeObject } from "./objects.js";
 
@@ -140,12 +140,29 @@ export class Repo {
     return this.url ? `refs/remotes/origin/${branch}` : `refs/heads/${branch}`;
   }
 
-  /** Fetches every branch of the remote (nothing to do for a local repository). */
+  /**
+   * Fetches every branch of the remote (nothing to do for a local repository). The remote's HEAD is never used:
+   * a bare repository made by `git init --bare` points HEAD at an unborn `master` while the config lives on
+   * `main`, and isomorphic-git's fetch resolves HEAD unless it is named a ref that exists.
+   */
   async fetch(): Promise<void> {
     if (!this.url) return;
+    const branches = await git.listServerRefs({
+      http,
+      url: this.url,
+      headers: { ...this.headers },
+      prefix: "refs/heads/",
+    });
+    // An empty remote: nothing to fetch, and no remote-tracking ref may outlive its branch.
+    if (branches.length === 0) {
+      for (const ref of await git.listBranches({ fs: atomicFs, gitdir: this.gitdir, remote: "origin" }))
+        await this.deleteRef(`refs/remotes/origin/${ref}`);
+      return;
+    }
     await git.fetch({
       ...this.transport(),
       remote: "origin",
+      remoteRef: branches[0]!.ref,
       singleBranch: false,
       tags: false,
       prune: true,
