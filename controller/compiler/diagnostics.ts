@@ -1,6 +1,10 @@
 import { RULES, type RuleId, type Severity } from "./rules/registry.js";
 
-/** A problem found in the config repo. file is relative to the repo root; line and column are 1-based. */
+/**
+ * A problem found in the config repo. file is relative to the repo root; line and column are 1-based (columns in
+ * UTF-16 code units). endLine and endColumn, where the YAML node has an extent, end the range: endColumn is the
+ * column just after its last character (as in SARIF and LSP).
+ */
 export interface Diagnostic {
   rule: RuleId;
   severity: Severity;
@@ -8,12 +12,26 @@ export interface Diagnostic {
   file: string;
   line: number;
   column: number;
+  endLine?: number;
+  endColumn?: number;
 }
 
+/**
+ * Where something is. Positions of YAML nodes also carry where the node ends: those two fields are not enumerable,
+ * so a Loc still compares, spreads and serializes as { file, line, column } wherever it was used as one; only
+ * diagnostic() reads them.
+ */
 export interface Loc {
   file: string;
   line: number;
   column: number;
+  readonly endLine?: number;
+  readonly endColumn?: number;
+}
+
+/** A Loc ending at (endLine, endColumn), endColumn exclusive. */
+export function withEnd(loc: Loc, endLine: number, endColumn: number): Loc {
+  return Object.defineProperties(loc, { endLine: { value: endLine }, endColumn: { value: endColumn } });
 }
 
 export function diagnostic(
@@ -22,7 +40,12 @@ export function diagnostic(
   message: string,
   severity: Severity = RULES[rule].severity,
 ): Diagnostic {
-  return { rule, severity, message, file: loc.file, line: loc.line, column: loc.column };
+  const d: Diagnostic = { rule, severity, message, file: loc.file, line: loc.line, column: loc.column };
+  if (loc.endLine !== undefined && loc.endColumn !== undefined) {
+    d.endLine = loc.endLine;
+    d.endColumn = loc.endColumn;
+  }
+  return d;
 }
 
 /** Collects diagnostics; handed to every check so all problems are reported in one run. */

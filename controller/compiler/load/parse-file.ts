@@ -2,7 +2,7 @@ import { type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, type Nod
 import type { Diagnostic } from "../diagnostics.js";
 import { diagnostic } from "../diagnostics.js";
 import { type PlainDoc, parsePlainYaml } from "./plain-yaml.js";
-import { recordMap, recordSeq, SourceText } from "./positions.js";
+import { type KeyOffsets, recordMap, recordSeq, SourceText } from "./positions.js";
 
 /** Files larger than this are rejected (yaml-syntax) before parsing. */
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
@@ -221,11 +221,13 @@ class Converter {
     if (isSeq(node)) {
       const arr: unknown[] = [];
       const items: number[] = [];
+      const at = node.range?.[0] ?? 0;
       for (const item of node.items) {
-        items.push((item as Node | null)?.range?.[0] ?? node.range?.[0] ?? 0);
+        const start = (item as Node | null)?.range?.[0] ?? at;
+        items.push(start, endOf(item, start));
         arr.push(this.value(item, depth + 1));
       }
-      recordSeq(arr, this.src, node.range?.[0] ?? 0, items);
+      recordSeq(arr, this.src, at, endOf(node, at), items);
       return arr;
     }
     return null;
@@ -283,7 +285,7 @@ class Converter {
 
   private map(node: Node & { items: unknown[] }, depth: number): Record<string, unknown> {
     const obj: Record<string, unknown> = {};
-    const keys = new Map<string, { key: number; value: number }>();
+    const keys = new Map<string, KeyOffsets>();
     const merges: unknown[] = [];
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
@@ -299,8 +301,14 @@ class Converter {
         return obj;
       }
       const keyAt = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
+      const keyEnd = keyNode?.range?.[1] ?? keyAt;
       const valueAt = (pair.value as Node | null)?.range?.[0] ?? keyAt;
-      keys.set(key, { key: keyAt, value: valueAt });
+      keys.set(key, {
+        key: keyAt,
+        keyEnd,
+        value: valueAt,
+        valueEnd: pair.value ? endOf(pair.value, valueAt) : keyEnd,
+      });
       setOwn(obj, key, this.value(pair.value, depth + 1));
     }
     // Merge keys (<<): explicit keys win; among merged maps the first wins.
@@ -315,12 +323,13 @@ class Converter {
         const mergeAt = (s as Node | null)?.range?.[0] ?? 0;
         for (const [k, v] of Object.entries(merged)) {
           if (keys.has(k)) continue;
-          keys.set(k, { key: mergeAt, value: mergeAt });
+          keys.set(k, { key: mergeAt, keyEnd: mergeAt, value: mergeAt, valueEnd: mergeAt });
           setOwn(obj, k, v);
         }
       }
     }
-    recordMap(obj, this.src, node.range?.[0] ?? 0, keys);
+    const at = node.range?.[0] ?? 0;
+    recordMap(obj, this.src, at, endOf(node, at), keys);
     return obj;
   }
 
@@ -332,6 +341,19 @@ class Converter {
     this.fail(node, isScalar(k) ? "empty key" : "keys must be plain values, not maps or lists");
     return undefined;
   }
+}
+
+/**
+ * Offset just after a node's content. A block collection ends where its last entry does: yaml's own range of it
+ * also takes in the comments and blank lines after that, which the plain reader's positions never include.
+ */
+function endOf(node: unknown, fallback: number): number {
+  if ((isMap(node) || isSeq(node)) && !node.flow) {
+    const last = node.items[node.items.length - 1];
+    if (isPair(last)) return last.value ? endOf(last.value, fallback) : endOf(last.key, fallback);
+    if (last !== undefined) return endOf(last, fallback);
+  }
+  return (node as Node | null)?.range?.[1] ?? fallback;
 }
 
 /** Sets an own property even for keys such as __proto__, which plain assignment would treat specially. */

@@ -110,6 +110,8 @@ function setOwn(obj: Record<string, unknown>, key: string, value: unknown) {
 interface Key {
   key: string;
   at: number;
+  /** Offset just after the key's text (before the ':'). */
+  end: number;
   /** Offset just after the ':' */
   after: number;
 }
@@ -128,6 +130,8 @@ class Reader {
   private readonly pairs: PlainDoc["pairs"] = [];
   /** The current line is a document marker (---): the end of the document's content. */
   private marker = false;
+  /** Offset just after the last value read (a null value: its position); a collection ends where its last value does. */
+  private valueEnd = 0;
 
   constructor(
     private readonly src: SourceText,
@@ -231,17 +235,18 @@ class Reader {
         checks = false;
       }
       const { value, at } = this.valueAfter(k.after, n, depth, true);
+      const end = this.valueEnd;
       if (depth === 0) this.pairs.push([k.key, value]);
       if (!seen) {
         names.push(k.key);
-        offsets.push(k.at, at);
+        offsets.push(k.at, k.end, at, end);
         setOwn(obj, k.key, value);
       }
       if (!this.skipBlank() || this.ind < n) break;
       if (this.ind > n || this.isEntry(this.line + n)) throw OUTSIDE;
       p = this.line + n;
     }
-    recordMapKeys(obj, this.src, start, names, offsets);
+    recordMapKeys(obj, this.src, start, this.valueEnd, names, offsets);
     return obj;
   }
 
@@ -257,13 +262,14 @@ class Reader {
         const k = this.key(p);
         item = k ? { value: this.map(p, p - this.line, depth + 1, k), at: p } : this.valueAfter(after, n, depth, false);
       } else item = this.valueAfter(after, n, depth, false);
+      const end = this.valueEnd;
       arr.push(item.value);
-      items.push(item.at);
+      items.push(item.at, end);
       if (!this.skipBlank() || this.ind < n) break;
       if (this.ind > n) throw OUTSIDE;
       if (!this.isEntry(this.line + n)) break;
     }
-    recordSeq(arr, this.src, start, items);
+    recordSeq(arr, this.src, start, this.valueEnd, items);
     return arr;
   }
 
@@ -284,6 +290,7 @@ class Reader {
         // A sequence may sit at its key's indentation (key:\n- a).
         if (inMap && this.ind === n && this.isEntry(at)) return { value: this.seq(n, depth + 1), at };
       }
+      this.valueEnd = p;
       return { value: null, at: p };
     }
     if (p === after) throw OUTSIDE;
@@ -294,7 +301,7 @@ class Reader {
   private inline(p: number, n: number, depth: number): unknown {
     const s = this.s;
     const ch = s[p]!;
-    if (ch === "|" || ch === ">") return this.blockScalar(p, n);
+    if (ch === "|" || ch === ">") return this.blockScalar(p, n); // sets valueEnd
     let value: unknown;
     let end: number;
     if (ch === "[" || ch === "{") [value, end] = this.flow(p, depth);
@@ -312,6 +319,7 @@ class Reader {
       value = resolvePlain(s.slice(p, e));
       end = e;
     }
+    this.valueEnd = end;
     this.restOfLine(end);
     return value;
   }
@@ -370,7 +378,9 @@ class Reader {
     }
     if (colon - p > MAX_KEY) throw OUTSIDE;
     if (colon + 1 < this.end && s.charCodeAt(colon + 1) !== 32) throw OUTSIDE;
-    return { key, at: p, after: colon + 1 };
+    let end = colon;
+    while (s.charCodeAt(end - 1) === 32) end--;
+    return { key, at: p, end, after: colon + 1 };
   }
 
   /** A single-line quoted scalar at p: its value and the offset after its closing quote. */
@@ -437,9 +447,9 @@ class Reader {
     if (s[i] !== close) {
       for (;;) {
         if (isSeq) {
-          const [v, e] = this.flowValue(i, depth);
+          const [v, e, end] = this.flowValue(i, depth);
           arr.push(v);
-          items.push(i);
+          items.push(i, end);
           i = e;
         } else {
           const [k, colon] = this.flowKey(i);
@@ -451,10 +461,10 @@ class Reader {
             this.duplicates.push({ offset: i, key: k });
             checks = false;
           }
-          const [v, e] = this.flowValue(at, depth);
+          const [v, e, end] = this.flowValue(at, depth);
           if (!seen) {
             names.push(k);
-            offsets.push(i, at);
+            offsets.push(i, colon, at, end);
             setOwn(obj, k, v);
           }
           i = e;
@@ -470,10 +480,10 @@ class Reader {
       }
     }
     if (isSeq) {
-      recordSeq(arr, this.src, p, items);
+      recordSeq(arr, this.src, p, i + 1, items);
       return [arr, i + 1];
     }
-    recordMapKeys(obj, this.src, p, names, offsets);
+    recordMapKeys(obj, this.src, p, i + 1, names, offsets);
     return [obj, i + 1];
   }
 
@@ -484,13 +494,20 @@ class Reader {
     return i;
   }
 
-  private flowValue(p: number, depth: number): [unknown, number] {
+  /** A value in a flow collection: the value, the offset where reading goes on, and the offset after the value. */
+  private flowValue(p: number, depth: number): [unknown, number, number] {
     const ch = this.s[p]!;
-    if (ch === "[" || ch === "{") return this.flow(p, depth + 1);
-    if (ch === '"' || ch === "'") return this.quoted(p);
+    if (ch === "[" || ch === "{") {
+      const [v, e] = this.flow(p, depth + 1);
+      return [v, e, e];
+    }
+    if (ch === '"' || ch === "'") {
+      const [v, e] = this.quoted(p);
+      return [v, e, e];
+    }
     const [text, e] = this.flowPlain(p);
     if (this.s.charCodeAt(e) === 58) throw OUTSIDE; // a single-pair map or "a: b: c"
-    return [resolvePlain(text), e];
+    return [resolvePlain(text), e, p + text.length];
   }
 
   private flowKey(p: number): [string, number] {
@@ -570,6 +587,7 @@ class Reader {
     if (indent === -1) throw OUTSIDE;
     // The final line break must be there for clip chomping to keep it.
     if (lastEnd >= this.n) throw OUTSIDE;
+    this.valueEnd = lastEnd;
     const body = folded ? fold(lines) : lines.join("\n");
     return chomp === "-" ? body : `${body}\n`;
   }

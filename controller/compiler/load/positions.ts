@@ -1,4 +1,4 @@
-import type { Loc } from "../diagnostics.js";
+import { type Loc, withEnd } from "../diagnostics.js";
 
 /** One source file: its repo-relative path, its text and the offsets where its lines start. */
 export class SourceText {
@@ -20,6 +20,25 @@ export class SourceText {
     }
     return { file: this.path, line: lo + 1, column: offset - starts[lo]! + 1 };
   }
+
+  /**
+   * The Loc of the text from start to end (exclusive), its end moved back over trailing blanks and line breaks;
+   * without an end when nothing is left (an empty value).
+   */
+  range(start: number, end: number): Loc {
+    const loc = this.loc(start);
+    const t = this.text;
+    let e = Math.min(end, t.length);
+    for (
+      let c = t.charCodeAt(e - 1);
+      e > start && (c === 32 || c === 9 || c === 10 || c === 13);
+      c = t.charCodeAt(e - 1)
+    )
+      e--;
+    if (e <= start) return loc;
+    const last = this.loc(e - 1);
+    return withEnd(loc, last.line, last.column + 1);
+  }
 }
 
 function computeLineStarts(text: string): number[] {
@@ -28,51 +47,80 @@ function computeLineStarts(text: string): number[] {
   return starts;
 }
 
+/** Offsets of a key and of its value: where each starts and ends (exclusive). */
+export interface KeyOffsets {
+  key: number;
+  keyEnd: number;
+  value: number;
+  valueEnd: number;
+}
+
 /** Where a map or sequence of loaded data came from: offsets of the node, its keys and its values. */
 interface NodeInfo {
   src: SourceText;
   at: number;
-  keys?: Map<string, { key: number; value: number }>;
-  /** Or the keys in order and their offsets in pairs (key, value, …): most maps are never asked, most are small. */
+  end: number;
+  keys?: Map<string, KeyOffsets>;
+  /**
+   * Or the keys in order and their offsets in fours (key, key end, value, value end, …): most maps are never asked,
+   * most are small.
+   */
   names?: string[];
   offsets?: number[];
+  /** Each item's start and end, in pairs. */
   items?: number[];
 }
 
 const infos = new WeakMap<object, NodeInfo>();
 
-export function recordMap(obj: object, src: SourceText, at: number, keys: Map<string, { key: number; value: number }>) {
-  infos.set(obj, { src, at, keys });
+/** A map's start and end, and each key's offsets. */
+export function recordMap(obj: object, src: SourceText, at: number, end: number, keys: Map<string, KeyOffsets>) {
+  infos.set(obj, { src, at, end, keys });
 }
 
-/** recordMap with the keys in order and their offsets in pairs (key, value); no map is made for them. */
-export function recordMapKeys(obj: object, src: SourceText, at: number, names: string[], offsets: number[]) {
-  infos.set(obj, { src, at, names, offsets });
+/** recordMap with the keys in order and their offsets in fours (KeyOffsets' fields in order); no map is made. */
+export function recordMapKeys(
+  obj: object,
+  src: SourceText,
+  at: number,
+  end: number,
+  names: string[],
+  offsets: number[],
+) {
+  infos.set(obj, { src, at, end, names, offsets });
 }
 
-function keyOf(info: NodeInfo, key: string): { key: number; value: number } | undefined {
+const offsetsAt = (o: number[], i: number): KeyOffsets => ({
+  key: o[4 * i]!,
+  keyEnd: o[4 * i + 1]!,
+  value: o[4 * i + 2]!,
+  valueEnd: o[4 * i + 3]!,
+});
+
+function keyOf(info: NodeInfo, key: string): KeyOffsets | undefined {
   const { names, offsets } = info;
   if (!names || !offsets) return info.keys?.get(key);
   // A small map is searched; a large one gets its Map the first time it is asked.
   if (names.length > 16) {
-    info.keys = new Map(names.map((n, i) => [n, { key: offsets[2 * i]!, value: offsets[2 * i + 1]! }]));
+    info.keys = new Map(names.map((n, i) => [n, offsetsAt(offsets, i)]));
     info.names = info.offsets = undefined;
     return info.keys.get(key);
   }
   const i = names.indexOf(key);
-  return i === -1 ? undefined : { key: offsets[2 * i]!, value: offsets[2 * i + 1]! };
+  return i === -1 ? undefined : offsetsAt(offsets, i);
 }
 
-export function recordSeq(arr: unknown[], src: SourceText, at: number, items: number[]) {
-  infos.set(arr, { src, at, items });
+/** A sequence's start and end, and each item's start and end in pairs. */
+export function recordSeq(arr: unknown[], src: SourceText, at: number, end: number, items: number[]) {
+  infos.set(arr, { src, at, end, items });
 }
 
 const UNKNOWN: Loc = { file: "<unknown>", line: 1, column: 1 };
 
-/** Start of a loaded map or sequence. */
+/** A loaded map or sequence. */
 export function at(obj: object): Loc {
   const info = infos.get(obj);
-  return info ? info.src.loc(info.at) : UNKNOWN;
+  return info ? info.src.range(info.at, info.end) : UNKNOWN;
 }
 
 /** A key of a loaded map (the offending key), or the map itself when the key is absent. */
@@ -80,16 +128,19 @@ export function atKey(obj: object, key: string): Loc {
   const info = infos.get(obj);
   if (!info) return UNKNOWN;
   const k = keyOf(info, key);
-  return info.src.loc(k ? k.key : info.at);
+  return k ? info.src.range(k.key, k.keyEnd) : info.src.range(info.at, info.end);
 }
 
 /** The value under a key of a loaded map (or an item of a sequence); falls back to the key, then the map. */
 export function atValue(obj: object, key: string | number): Loc {
   const info = infos.get(obj);
   if (!info) return UNKNOWN;
-  if (typeof key === "number") return info.src.loc(info.items?.[key] ?? info.at);
+  if (typeof key === "number") {
+    const start = info.items?.[2 * key];
+    return start === undefined ? info.src.range(info.at, info.end) : info.src.range(start, info.items![2 * key + 1]!);
+  }
   const k = keyOf(info, key);
-  return info.src.loc(k ? k.value : info.at);
+  return k ? info.src.range(k.value, k.valueEnd) : info.src.range(info.at, info.end);
 }
 
 /**
