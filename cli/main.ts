@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { DEFAULT_DEPLOY_BRANCH, DEFAULT_MAIN_BRANCH } from "../controller/contract/branches.js";
 import { packageVersion } from "../controller/package-root.js";
 import { flattenCommand } from "./commands/flatten.js";
 import { initCommand } from "./commands/init.js";
@@ -195,6 +196,17 @@ function program(run: (p: Promise<number>) => void): Command {
       ).env("SCADALINK_TRUSTED_KEYS"),
     )
     .addOption(
+      new Option("--deploy-branch <name>", "the deploy branch to read (scadalink.yaml's deployBranch)")
+        .default(DEFAULT_DEPLOY_BRANCH)
+        .env("SCADALINK_DEPLOY_BRANCH"),
+    )
+    .addOption(
+      new Option(
+        "--status-branch-prefix <prefix>",
+        "report on <prefix><site> (default: the prefix each release names, scadalink.yaml's statusBranchPrefix); a release that names another is refused",
+      ).env("SCADALINK_STATUS_BRANCH_PREFIX"),
+    )
+    .addOption(
       new Option(
         "--allow-unsigned",
         "without --trusted-keys, apply deploy commits unchecked (labs and tests; by default such a site applies none)",
@@ -299,7 +311,9 @@ function program(run: (p: Promise<number>) => void): Command {
       ),
     )
     .addOption(
-      new Option("--main-branch <name>", "the branch engineers merge to").default("main").env("SCADALINK_MAIN_BRANCH"),
+      new Option("--main-branch <name>", "the branch engineers merge to")
+        .default(DEFAULT_MAIN_BRANCH)
+        .env("SCADALINK_MAIN_BRANCH"),
     )
     .addOption(
       new Option(

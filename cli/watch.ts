@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { watch } from "chokidar";
 import picomatch from "picomatch";
 import { Compiler } from "../controller/compiler/compile.js";
-import { REPOSITORY_FILE } from "../controller/compiler/constants.js";
+import { REPOSITORY_FILE } from "../controller/contract/api.js";
 import { packageVersion } from "../controller/package-root.js";
 import {
   ALWAYS_IGNORED,

@@ -1267,6 +1267,7 @@ export interface SiteArtifacts {
   apiVersion: "scadalink/v1";
   kind: "SiteArtifacts";
   site: string;
+  branches?: SiteBranches;
   /**
    * Sorted by name, every default filled in.
    */
@@ -1282,6 +1283,13 @@ export interface SiteArtifacts {
    * via the `definition` "RevisionHash".
    */
   revisionHash: string;
+}
+/**
+ * The branch names the controller used for this release (scadalink.yaml's deployBranch and statusBranchPrefix, defaults filled in): the site checks that it read this deploy branch and reports on <statusBranchPrefix><site>. Absent on releases written before it existed: the defaults.
+ */
+export interface SiteBranches {
+  deployBranch: string;
+  statusBranchPrefix: string;
 }
 export interface ArtifactDataConnection {
   name: string;
@@ -1877,8 +1885,22 @@ export interface Diagnostic {
    * Path relative to the repository root, with '/' separators.
    */
   file: string;
+  /**
+   * 1-based line where the problem starts.
+   */
   line: number;
+  /**
+   * 1-based column where the problem starts, in UTF-16 code units (as SARIF counts by default).
+   */
   column: number;
+  /**
+   * Line where the offending YAML node ends. Absent when the problem is at a point (a YAML syntax error, a position inside script code, an empty value): then it ends where it starts.
+   */
+  endLine?: number;
+  /**
+   * Column just after the node's last character on endLine (exclusive, as SARIF's endColumn). Present exactly when endLine is.
+   */
+  endColumn?: number;
 }
 export interface ValidateStats {
   documents: number;

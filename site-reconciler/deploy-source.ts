@@ -1,9 +1,9 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { DEFAULT_DEPLOY_BRANCH } from "../controller/contract/branches.js";
 import { Repo, redactUrl } from "../controller/git/repo.js";
 
-export const DEPLOY_BRANCH = "scadalink/deploy";
 /** Packs in the mirror beyond which it is re-created from the tip (one pack per deploy fetched). */
 export const MAX_PACKS = 64;
 
@@ -31,7 +31,7 @@ export class DeploySource {
     private readonly stateDir: string,
     readonly site: string,
     private readonly log: Logger,
-    readonly branch = DEPLOY_BRANCH,
+    readonly branch = DEFAULT_DEPLOY_BRANCH,
   ) {}
 
   get git(): Repo {

@@ -3,10 +3,10 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
-import { API_VERSION } from "../controller/compiler/constants.js";
-import { validatorFor } from "../controller/compiler/schema/validate-schema.js";
-import { toJson } from "../controller/deploy/layout.js";
-import { recordPath } from "../controller/deploy/prepare.js";
+import { API_VERSION } from "../controller/contract/api.js";
+import { DEFAULT_BRANCHES, DEFAULT_DEPLOY_BRANCH, DEFAULT_STATUS_PREFIX } from "../controller/contract/branches.js";
+import { recordPath, toJson } from "../controller/contract/layout.js";
+import { validatorFor } from "../controller/contract/schemas.js";
 import { objectId } from "../controller/git/objects.js";
 import { Repo } from "../controller/git/repo.js";
 import type { TrustedKey } from "../controller/git/sshsig.js";
@@ -21,6 +21,7 @@ import type {
 } from "../schemas/types.js";
 import { type LoopMetrics, loopMetrics, siteMetrics } from "./api/metrics.js";
 import { type Api, type ApiHealth, removeApiFile, startApi, writeApiFile } from "./api/server.js";
+import { branchDisagreement } from "./apply/branches.js";
 import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
@@ -66,6 +67,12 @@ export interface ReconcilerConfig {
   /** Script host processes (default 2) and each one's heap limit in MB (default 128). */
   scriptHosts?: number;
   scriptMemoryMb?: number;
+  /**
+   * The deploy branch to read (default scadalink/deploy), and the status branch prefix when the site must not take
+   * it from the release (by default each release's site.json names it).
+   */
+  deployBranch?: string;
+  statusBranchPrefix?: string;
   /** The local runtime; the default runs the instances against their OPC UA servers (LiveRuntime). */
   runtime?: (ctx: RuntimeContext) => Runtime | Promise<Runtime>;
 }
@@ -172,11 +179,25 @@ export class Reconciler {
       }
       if (!owner) store.setMeta("site", config.site);
       const repo = await Repo.open(config.repo, stateDir);
-      const source = new DeploySource(repo, config.repo, stateDir, config.site, log);
-      const writer = new StatusWriter(source, store, log, {
-        heartbeatMs: config.heartbeatMs ?? 60_000,
-        author: { name: `scadalink site ${config.site}`, email: `site-${config.site}@scadalink.invalid` },
-      });
+      const source = new DeploySource(
+        repo,
+        config.repo,
+        stateDir,
+        config.site,
+        log,
+        config.deployBranch ?? DEFAULT_DEPLOY_BRANCH,
+      );
+      const writer = new StatusWriter(
+        source,
+        store,
+        log,
+        {
+          heartbeatMs: config.heartbeatMs ?? 60_000,
+          author: { name: `scadalink site ${config.site}`, email: `site-${config.site}@scadalink.invalid` },
+        },
+        // The prefix the last applied release named, so a restart reports where it did before.
+        config.statusBranchPrefix ?? store.meta("statusBranchPrefix") ?? DEFAULT_STATUS_PREFIX,
+      );
       const secrets = secretLookup(config.env ?? process.env, config.secretsDir);
       const ctx: RuntimeContext = { secrets, store, stateDir, log };
       const runtime = await makeRuntime(
@@ -241,6 +262,12 @@ export class Reconciler {
             message: `the deploy branch ${this.source.branch} does not exist: nothing removed`,
             deployHead: null,
           };
+        else {
+          // Nothing to apply yet, and said: a repo whose scadalink.yaml renames the branch looks just like this.
+          r.sync.message = `the deploy branch ${this.source.branch} does not exist (yet): nothing to apply; if scadalink.yaml names another deployBranch, start the site with --deploy-branch NAME`;
+          if (!this.missingBranchSaid) this.log.warn({ branch: this.source.branch }, r.sync.message);
+          this.missingBranchSaid = true;
+        }
       } else if (tree.head !== this.store.meta("deployCommit")) {
         const release = await this.provenance(tree.head);
         if ("refused" in release) r.sync = { state: "refused", message: release.refused, deployHead: tree.head };
@@ -325,6 +352,7 @@ export class Reconciler {
   }
 
   private refusedHead: string | undefined;
+  private missingBranchSaid = false;
   private mismatchReported: string | undefined;
 
   /** Applies the head's manifest: changed instances, one transaction each, then removals. */
@@ -348,6 +376,15 @@ export class Reconciler {
       ? checkSiteArtifacts(siteText, site, m.siteRevisionHash)
       : ({ ok: false, message: "site.json is missing" } as const);
     if (!artifacts.ok) return refuse(`artifact-mismatch: ${artifacts.message}`);
+    const branches = artifacts.value.branches ?? DEFAULT_BRANCHES;
+    const disagreement = branchDisagreement(branches, {
+      deployBranch: this.source.branch,
+      statusBranchPrefix: this.config.statusBranchPrefix,
+    });
+    if (disagreement) return refuse(disagreement);
+    if (this.store.meta("statusBranchPrefix") !== branches.statusBranchPrefix)
+      this.store.setMeta("statusBranchPrefix", branches.statusBranchPrefix);
+    this.writer.usePrefix(branches.statusBranchPrefix);
     const plan = planApply(m, applied);
     if ("refused" in plan) return refuse(plan.refused);
     if (this.store.meta("siteRevisionHash") !== m.siteRevisionHash) {
@@ -659,6 +696,11 @@ export class Reconciler {
   private changedDuringLoop = false;
 
   /** The live runtime's view (values, alarms, health), when the runtime runs devices. */
+  /** The branch this site reports on: <prefix><site>, the prefix from the last applied release or the flag. */
+  get statusBranch(): string {
+    return this.writer.branch;
+  }
+
   get view(): RuntimeView | undefined {
     return isView(this.runtime) ? this.runtime : undefined;
   }

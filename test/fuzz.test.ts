@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isMap, isPair, isScalar, isSeq, type Node, parseDocument, Scalar, type YAMLMap, type YAMLSeq } from "yaml";
 import { Compiler, compileFiles } from "../controller/compiler/compile.js";
 import { RULES } from "../controller/compiler/rules/registry.js";
-import { validatorFor } from "../controller/compiler/schema/validate-schema.js";
+import { validatorFor } from "../controller/contract/schemas.js";
 import { rng, templateFiles } from "./helpers/template-repo.js";
 
 const ITERATIONS = Number(process.env.SCADALINK_FUZZ_ITERATIONS ?? 3000);

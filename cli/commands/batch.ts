@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { toJson } from "../../controller/contract/layout.js";
 import { selectedIds } from "../../controller/deploy/batches.js";
-import { toJson } from "../../controller/deploy/layout.js";
 import { prepare } from "../../controller/deploy/prepare.js";
 import { readWorkingTree } from "../../controller/sources/working-tree.js";
 import { palette } from "../output/color.js";

@@ -1,6 +1,6 @@
 import { copyFile, lstat, mkdir, readdir } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { REPOSITORY_FILE } from "../../controller/compiler/constants.js";
+import { REPOSITORY_FILE } from "../../controller/contract/api.js";
 import { packageRoot } from "../../controller/package-root.js";
 import { readWorkingTree } from "../../controller/sources/working-tree.js";
 import { UsageError } from "./validate.js";

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { DEFAULT_DEPLOY_BRANCH, DEFAULT_STATUS_PREFIX } from "../../controller/contract/branches.js";
 import { recordsOf, StatusReader } from "../../controller/deploy/records.js";
 import { packageVersion } from "../../controller/package-root.js";
 import { buildPlan } from "../../controller/plan/plan.js";
@@ -22,9 +23,9 @@ export async function planCommand(o: PlanOptions): Promise<number> {
   const files = await readWorkingTree(root);
   const first = compileFiles(files);
   const r = first.index.repository?.usable ? first.index.repository.data : undefined;
-  const previous = await deployState(repo, r?.deployBranch ?? "scadalink/deploy", o.against);
+  const previous = await deployState(repo, r?.deployBranch ?? DEFAULT_DEPLOY_BRANCH, o.against);
   const c = compileFiles(files, deployOptions(previous));
-  const reports = await new StatusReader(repo).read(r?.statusBranchPrefix ?? "scadalink/status/");
+  const reports = await new StatusReader(repo).read(r?.statusBranchPrefix ?? DEFAULT_STATUS_PREFIX);
   const head = (await repo.resolve("HEAD")) ?? "0000000000000000000000000000000000000000";
   const plan = await buildPlan({
     commit: head,

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino from "pino";
+import { isBranchName } from "../../controller/contract/branches.js";
 import { redactUrl } from "../../controller/git/repo.js";
 import type { DeploymentPackage } from "../../schemas/types.js";
 import {
@@ -33,6 +34,8 @@ export interface SiteOptions {
   acceptUnknownCertificates?: boolean;
   trustedKeys?: string;
   allowUnsigned?: boolean;
+  deployBranch: string;
+  statusBranchPrefix?: string;
   scriptHosts: string;
   scriptMemory: string;
   eventMaxRows: string;
@@ -65,6 +68,9 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
         acceptUnknownCertificates: !!o.acceptUnknownCertificates,
         trustedKeys: o.trustedKeys ? trustedKeysFile(o.trustedKeys) : undefined,
         allowUnsigned: !!o.allowUnsigned,
+        deployBranch: branchOption(o.deployBranch, "--deploy-branch"),
+        statusBranchPrefix:
+          o.statusBranchPrefix === undefined ? undefined : prefixOption(o.statusBranchPrefix, "--status-branch-prefix"),
         scriptHosts: whole(o.scriptHosts, "--script-hosts"),
         scriptMemoryMb: whole(o.scriptMemory, "--script-memory"),
         eventMaxRows: whole(o.eventMaxRows, "--event-max-rows"),
@@ -343,4 +349,16 @@ function printEvents(store: Store, q: EventQuery, format: "text" | "json"): numb
   out.push(`${events.length} event${events.length === 1 ? "" : "s"}${more}`);
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+function branchOption(name: string, flag: string): string {
+  if (!isBranchName(name)) throw new UsageError(`${flag} ${JSON.stringify(name)} is not a branch name git accepts`);
+  return name;
+}
+
+/** A status prefix is a branch name once the site's name is appended. */
+function prefixOption(prefix: string, flag: string): string {
+  if (!isBranchName(`${prefix}x`))
+    throw new UsageError(`${flag} ${JSON.stringify(prefix)} does not make branch names git accepts`);
+  return prefix;
 }

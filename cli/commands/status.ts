@@ -1,3 +1,8 @@
+import {
+  DEFAULT_DEPLOY_BRANCH,
+  DEFAULT_MAIN_BRANCH,
+  DEFAULT_STATUS_PREFIX,
+} from "../../controller/contract/branches.js";
 import { StatusReader } from "../../controller/deploy/records.js";
 import { GitSource } from "../../controller/sources/git-tree.js";
 import { palette } from "../output/color.js";
@@ -22,10 +27,10 @@ interface InstanceRow {
 /** `scadalink status`: sites × instances, desired vs applied revision, stale instances, batches, last seen. */
 export async function statusCommand(o: StatusOptions): Promise<number> {
   const repo = await openRepo(o.repo, o.stateDir);
-  const mainHead = (await repo.resolve(repo.branchRef("main"))) ?? undefined;
+  const mainHead = (await repo.resolve(repo.branchRef(DEFAULT_MAIN_BRANCH))) ?? undefined;
   const compiled = new Map<string, string>();
-  let deployBranch = "scadalink/deploy";
-  let prefix = "scadalink/status/";
+  let deployBranch = DEFAULT_DEPLOY_BRANCH;
+  let prefix = DEFAULT_STATUS_PREFIX;
   if (mainHead) {
     const c = await new GitSource(repo).compile(mainHead);
     const r = c.index.repository?.usable ? c.index.repository.data : undefined;

@@ -1,5 +1,5 @@
 import type { Binding, DataConnection, InstanceOverride } from "../../schemas/types.js";
-import { REPOSITORY_FILE } from "./constants.js";
+import { REPOSITORY_FILE } from "../contract/api.js";
 import { type Diagnostic, Report } from "./diagnostics.js";
 import type { FileAnalysis } from "./load/analyze-file.js";
 import { at, atValue, SourceText } from "./load/positions.js";

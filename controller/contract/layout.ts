@@ -11,6 +11,12 @@ export const batchStatusPath = (batch: string) => `batches/${batch}/status.json`
 export const pendingPackagePath = (batch: string, site: string, name: string) =>
   `batches/${batch}/pending/${site}/${name}.json`;
 
+/** A site's execution record of a batch: written on its status branch, collected by the controller. */
+export const recordPath = (batch: string, instance: string) => `batches/${batch}/${instance}.json`;
+/** An evidence item of an execution record, on the site's status branch. */
+export const evidencePath = (batch: string, instance: string, item: string) =>
+  `evidence/${batch}/${instance}/${item}${item === "event-log" ? ".jsonl" : ".json"}`;
+
 /** `<site>/<name>` → [site, name]. */
 export function splitId(id: string): [string, string] {
   const i = id.indexOf("/");

@@ -1,6 +1,6 @@
 import { parse } from "acorn";
 import { analyze } from "eslint-scope";
-import { looksLikeCredential } from "../rules/secrets.js";
+import { looksLikeCredential } from "./credential-names.js";
 
 /** A position inside script code: 1-based line and column relative to the code itself. */
 export interface CodePos {

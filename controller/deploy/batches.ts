@@ -1,7 +1,7 @@
 import type { Batch, BatchRelease, BatchStatus, DeploymentPackage, ExecutionRecord } from "../../schemas/types.js";
 import { matchRule } from "../compiler/batch-select.js";
 import type { Compilation } from "../compiler/compile.js";
-import { API_VERSION } from "../compiler/constants.js";
+import { API_VERSION } from "../contract/api.js";
 
 export const DEFAULT_MAX_FAILED = 0;
 export const DEFAULT_DEADLINE_MINUTES = 60;

@@ -1,8 +1,8 @@
 import type { BatchRelease, BatchStatus, DeploymentPackage, SiteManifest } from "../../schemas/types.js";
 import type { Compilation } from "../compiler/compile.js";
-import { API_VERSION } from "../compiler/constants.js";
 import { buildSiteArtifacts } from "../compiler/package/build.js";
-import { batchesOf, batchStatus, newRelease, type Records, selectedIds, waitReason } from "./batches.js";
+import { API_VERSION } from "../contract/api.js";
+import { DEFAULT_BRANCHES } from "../contract/branches.js";
 import {
   batchDir,
   batchStatusPath,
@@ -13,13 +13,17 @@ import {
   siteArtifactsPath,
   splitId,
   toJson,
-} from "./layout.js";
+} from "../contract/layout.js";
+import { batchesOf, batchStatus, newRelease, type Records, selectedIds, waitReason } from "./batches.js";
 import { prepare } from "./prepare.js";
 import { type DeployState, deployedIds } from "./state.js";
 
 /** A file of the desired deploy tree: new content, or the blob it already has. */
 export type DesiredFile = { content: string } | { oid: string };
-export type DesiredTree = Map<string, DesiredFile>;
+
+import type { DesiredTree } from "../git/write-tree.js";
+
+export type { DesiredTree };
 
 export interface NextDeployInput {
   /** The source commit (on main) the tree is built for. */
@@ -50,6 +54,11 @@ const PREPARATION_FILES = ["handoff.json", "evidence-checklist.json", "execution
 export function nextDeploy(input: NextDeployInput): NextDeploy {
   const { commit, compilation: c, previous, records, now } = input;
   const mode = c.index.repository?.data.rollout ?? "auto";
+  // The names this release is written with travel in every site.json: a site checks it read the right branch.
+  const branches = {
+    deployBranch: c.index.repository?.data.deployBranch ?? DEFAULT_BRANCHES.deployBranch,
+    statusBranchPrefix: c.index.repository?.data.statusBranchPrefix ?? DEFAULT_BRANCHES.statusBranchPrefix,
+  };
   const batches = batchesOf(c);
   const deployed = deployedIds(previous);
   const files: DesiredTree = new Map();
@@ -144,7 +153,7 @@ export function nextDeploy(input: NextDeployInput): NextDeploy {
     const info = c.index.sites.get(site);
     let siteHash: string;
     if (info) {
-      const artifacts = buildSiteArtifacts(info, c.shared.registry);
+      const artifacts = buildSiteArtifacts(info, c.shared.registry, branches);
       siteHash = artifacts.revisionHash;
       if (!(previous.manifests.get(site)?.siteRevisionHash === siteHash && keep(siteArtifactsPath(site)))) {
         files.set(siteArtifactsPath(site), { content: toJson(artifacts) });

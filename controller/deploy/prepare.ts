@@ -8,9 +8,9 @@ import type {
   HandoffConnection,
 } from "../../schemas/types.js";
 import type { Compilation } from "../compiler/compile.js";
-import { API_VERSION } from "../compiler/constants.js";
 import { buildSiteArtifacts } from "../compiler/package/build.js";
-import { splitId } from "./layout.js";
+import { API_VERSION } from "../contract/api.js";
+import { evidencePath, recordPath, splitId } from "../contract/layout.js";
 
 /** The four preparation artifacts of section 2.9, written to batches/<name>/ on the deploy branch. */
 export interface Preparation {
@@ -61,10 +61,6 @@ export const RESULT_STATES: ExecutionRecordTemplate["resultStates"] = [
   },
   { state: "runtime-error", failure: true, meaning: "anything else, with the error" },
 ];
-
-export const recordPath = (batch: string, instance: string) => `batches/${batch}/${instance}.json`;
-export const evidencePath = (batch: string, instance: string, item: string) =>
-  `evidence/${batch}/${instance}/${item}${item === "event-log" ? ".jsonl" : ".json"}`;
 
 const REDACTION = [
   "No credential values, tokens, cookies or session material in any evidence file or record.",

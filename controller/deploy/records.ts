@@ -1,5 +1,5 @@
 import type { ExecutionRecord, SiteStatus } from "../../schemas/types.js";
-import { validatorFor } from "../compiler/schema/validate-schema.js";
+import { validatorFor } from "../contract/schemas.js";
 import type { Repo } from "../git/repo.js";
 import type { Records } from "./batches.js";
 

@@ -1,7 +1,7 @@
 import type { BatchRelease, BatchStatus, SiteManifest } from "../../schemas/types.js";
+import { batchStatusPath, releasePath } from "../contract/layout.js";
 import type { CommitInfo, FileEntry, Repo } from "../git/repo.js";
 import { type DeployTrailers, parseTrailers } from "../git/trailers.js";
-import { batchStatusPath, releasePath } from "./layout.js";
 
 /** What the deploy branch holds now. */
 export interface DeployState {

@@ -1,6 +1,7 @@
 import pMap from "p-map";
-import type { Repo } from "../git/repo.js";
-import type { DesiredTree } from "./next.js";
+import type { Repo } from "./repo.js";
+/** path → the file's content, or the oid of a blob already in the repository. */
+export type DesiredTree = Map<string, { content: string } | { oid: string }>;
 
 export interface WrittenTree {
   tree: string;

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { isBranchName } from "../contract/branches.js";
 
 /**
  * Verifies GitHub's X-Hub-Signature-256 header: "sha256=" + hex HMAC-SHA256 of the raw body with the shared
@@ -22,18 +23,6 @@ export type WebhookEvent =
 
 /** A commit id as git writes it: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits. */
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
-/**
- * A branch name git would accept (git check-ref-format, for one branch), conservatively: no "..", no control
- * characters or the characters git forbids, no component starting with "." or ending with ".lock".
- */
-export function isBranchName(name: string): boolean {
-  if (name === "" || name.length > 255 || name === "@" || name.startsWith("-") || name.startsWith("/")) return false;
-  if (name.endsWith("/") || name.endsWith(".") || name.includes("..") || name.includes("//") || name.includes("@{"))
-    return false;
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
-  return name.split("/").every((c) => c !== "" && !c.startsWith(".") && !c.endsWith(".lock"));
-}
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === "object" ? (v as Json) : {});

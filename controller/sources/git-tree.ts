@@ -1,6 +1,6 @@
 import picomatch from "picomatch";
 import { type Compilation, type CompileOptions, Compiler } from "../compiler/compile.js";
-import { REPOSITORY_FILE } from "../compiler/constants.js";
+import { REPOSITORY_FILE } from "../contract/api.js";
 import type { Repo } from "../git/repo.js";
 import { ALWAYS_IGNORED, excludeGlobs, type RepositorySettings, repositorySettings } from "./working-tree.js";
 

@@ -2,7 +2,8 @@ import { lstat, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { glob } from "tinyglobby";
 import type { SourceFile } from "../compiler/compile.js";
-import { REPOSITORY_FILE } from "../compiler/constants.js";
+import { REPOSITORY_FILE } from "../contract/api.js";
+import { DEFAULT_BRANCHES } from "../contract/branches.js";
 
 /** Never read: git's own files and installed packages. */
 export const ALWAYS_IGNORED = ["**/.git/**", "**/node_modules/**"];
@@ -18,15 +19,11 @@ export interface RepositorySettings {
   statusBranchPrefix: string;
 }
 
-const DEFAULT_DEPLOY_BRANCH = "scadalink/deploy";
-const DEFAULT_STATUS_PREFIX = "scadalink/status/";
-
 /** Settings of scadalink.yaml's Repository document, with defaults when it is missing or broken. */
 export async function repositorySettings(repositoryText: string | undefined): Promise<RepositorySettings> {
   const out: RepositorySettings = {
     exclude: [],
-    deployBranch: DEFAULT_DEPLOY_BRANCH,
-    statusBranchPrefix: DEFAULT_STATUS_PREFIX,
+    ...DEFAULT_BRANCHES,
   };
   if (repositoryText === undefined) return out;
   // Loaded only here: a cached validate run whose scadalink.yaml did not change never needs the YAML parser.

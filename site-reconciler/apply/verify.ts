@@ -1,5 +1,5 @@
-import { revisionHash } from "../../controller/compiler/package/hash.js";
-import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
+import { revisionHash } from "../../controller/contract/hash.js";
+import { validatorFor } from "../../controller/contract/schemas.js";
 import type { DeploymentPackage, SiteArtifacts, SiteManifest } from "../../schemas/types.js";
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { API_VERSION } from "../../controller/compiler/constants.js";
+import { API_VERSION } from "../../controller/contract/api.js";
 import type { ConnectionHealth, SiteStatus, SyncState, TagCounts } from "../../schemas/types.js";
 import type { InstanceOutcome, RuntimeReport } from "../runtime/runtime.js";
 import type { AppliedRevision, Refusal } from "../store/store.js";

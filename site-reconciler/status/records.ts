@@ -1,4 +1,4 @@
-import { evidencePath } from "../../controller/deploy/prepare.js";
+import { evidencePath } from "../../controller/contract/layout.js";
 import type { BatchRelease, EvidenceChecklist, ExecutionRecord } from "../../schemas/types.js";
 import type { InstanceOutcome } from "../runtime/runtime.js";
 import type { AppliedRevision, Refusal } from "../store/store.js";

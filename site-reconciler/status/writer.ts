@@ -1,13 +1,13 @@
 import type { Logger } from "pino";
-import { toJson } from "../../controller/deploy/layout.js";
-import { writeTree } from "../../controller/deploy/write.js";
+import { DEFAULT_STATUS_PREFIX, statusBranch } from "../../controller/contract/branches.js";
+import { toJson } from "../../controller/contract/layout.js";
 import type { Signature } from "../../controller/git/objects.js";
+import { writeTree } from "../../controller/git/write-tree.js";
 import type { SiteStatus } from "../../schemas/types.js";
 import type { DeploySource } from "../deploy-source.js";
 import type { Store } from "../store/store.js";
 import { fingerprint, type statusBody } from "./build.js";
 
-export const STATUS_PREFIX = "scadalink/status/";
 const HEARTBEAT_TRAILER = "Status-Heartbeat: true";
 const MAX_ATTEMPTS = 5;
 
@@ -19,7 +19,7 @@ export type Published = "change" | "heartbeat" | "none";
  * the branch's history holds only real changes. A push that loses to another writer is retried on the new head.
  */
 export class StatusWriter {
-  readonly branch: string;
+  private current: string;
   private head: string | undefined | null = null; // null: not fetched yet in this process
   /** The mirror generation head was read from: a re-created mirror no longer holds it. */
   private generation = -1;
@@ -29,8 +29,24 @@ export class StatusWriter {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly opts: { heartbeatMs: number; author: Omit<Signature, "timestamp"> },
+    prefix: string = DEFAULT_STATUS_PREFIX,
   ) {
-    this.branch = `${STATUS_PREFIX}${source.site}`;
+    this.current = statusBranch(prefix, source.site);
+  }
+
+  get branch(): string {
+    return this.current;
+  }
+
+  /** Reports go to <prefix><site> from now on (the release named another prefix); the new branch is read first. */
+  usePrefix(prefix: string): void {
+    const next = statusBranch(prefix, this.source.site);
+    if (next === this.current) return;
+    this.log.info({ from: this.current, to: next }, "status branch renamed by the release: reporting on the new one");
+    this.current = next;
+    this.head = null;
+    // What the old branch holds says nothing of the new one: the next publish writes a full report there.
+    this.store.setMeta("status.fingerprint", "");
   }
 
   async publish(

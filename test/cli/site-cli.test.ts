@@ -58,6 +58,8 @@ describe("scadalink site", () => {
       "SCADALINK_REPO",
       "SCADALINK_STATE_DIR",
       "SCADALINK_SECRETS_DIR",
+      "SCADALINK_DEPLOY_BRANCH",
+      "SCADALINK_STATUS_BRANCH_PREFIX",
       "SCADALINK_POLL_INTERVAL",
       "SCADALINK_SECRET_NAME",
     ])
@@ -83,6 +85,27 @@ describe("scadalink site", () => {
     first.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(existsSync(join(state, "reconciler.lock"))).toBe(false);
+  });
+
+  it("--deploy-branch and --status-branch-prefix: read and report where the repo's scadalink.yaml says; bad names are usage errors", () => {
+    const r = deployed();
+    // The repo's deploy branch under another name, as scadalink.yaml's deployBranch would have it.
+    runGit(r.dir, ["branch", "-m", "scadalink/deploy", "plant/releases"]);
+    const state = tempDir("state");
+    const wrong = scadalink([...siteArgs(r.dir, state), "--once", "--deploy-branch", "plant/releases"]);
+    // The release still names scadalink/deploy (it was written for it): refused (exit 1), and the message says so.
+    expect(wrong.code, wrong.stderr).toBe(1);
+    expect(wrong.stdout).toContain("branch-mismatch: this release names deploy branch scadalink/deploy");
+    for (const bad of [
+      ["--deploy-branch", "a..b"],
+      ["--status-branch-prefix", "x y/"],
+    ]) {
+      const run = scadalink([...siteArgs(r.dir, tempDir("state")), "--once", ...bad]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /^scadalink: --(deploy-branch|status-branch-prefix) ".*" (is not a branch name|does not make branch names) git accepts\n$/,
+      );
+    }
   });
 });
 

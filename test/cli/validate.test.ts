@@ -1,7 +1,7 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
+import { validatorFor } from "../../controller/contract/schemas.js";
 import { BASE, variant } from "../helpers/base-repo.js";
 import { scadalink, spawnScadalink, tempDir, writeRepo } from "../helpers/cli.js";
 import { lineOf } from "../helpers/repo.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { compileFiles } from "../../controller/compiler/compile.js";
 import { buildManifest, buildSiteArtifacts } from "../../controller/compiler/package/build.js";
-import { revisionHash } from "../../controller/compiler/package/hash.js";
-import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
+import { revisionHash } from "../../controller/contract/hash.js";
+import { validatorFor } from "../../controller/contract/schemas.js";
 import { templateFiles } from "../helpers/template-repo.js";
 
 describe("the contract documents match the schemas in schemas/", async () => {

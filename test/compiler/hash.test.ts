@@ -4,7 +4,7 @@ import canonicalize from "canonicalize";
 import { describe, expect, it } from "vitest";
 import { compileFiles } from "../../controller/compiler/compile.js";
 import { buildSiteArtifacts } from "../../controller/compiler/package/build.js";
-import { revisionHash } from "../../controller/compiler/package/hash.js";
+import { revisionHash } from "../../controller/contract/hash.js";
 import { BASE, variant } from "../helpers/base-repo.js";
 import { compile, describeDiagnostics, type Files, toSources, y } from "../helpers/repo.js";
 

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileFiles } from "../../controller/compiler/compile.js";
-import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
+import { validatorFor } from "../../controller/contract/schemas.js";
 import type { BatchRelease, BatchStatus, ExecutionRecord } from "../../schemas/types.js";
 import { BASE } from "../helpers/base-repo.js";
 import { runGit } from "../helpers/git-server.js";

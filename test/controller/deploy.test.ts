@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { revisionHash } from "../../controller/compiler/package/hash.js";
-import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
+import { revisionHash } from "../../controller/contract/hash.js";
+import { validatorFor } from "../../controller/contract/schemas.js";
 import { BASE } from "../helpers/base-repo.js";
 import { BIN } from "../helpers/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../helpers/fake-github.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { analyzeCode } from "../../controller/compiler/scripts/analyze.js";
+import { analyzeCode } from "../../controller/contract/script-analysis.js";
 import { BASE, variant } from "../helpers/base-repo.js";
 import { byRule, compile, describeDiagnostics, errorsOf, y } from "../helpers/repo.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { looksLikeCredential } from "../../controller/compiler/rules/secrets.js";
+import { looksLikeCredential } from "../../controller/contract/credential-names.js";
 import { BASE, variant } from "../helpers/base-repo.js";
 import { byRule, compile, y } from "../helpers/repo.js";
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
+import { validatorFor } from "../../controller/contract/schemas.js";
 import type { BatchStatus, ExecutionRecord, SiteStatus } from "../../schemas/types.js";
 import { spawnScadalink } from "../helpers/cli.js";
 import { type GitServer, startGitServer } from "../helpers/git-server.js";

@@ -28,11 +28,12 @@ let counter = 0;
 /**
  * A config repo on the server, seeded with files and deployed once by a controller. Its deploy commits are signed
  * with the test run's release key (TEST_RELEASE), or with signingKey; `signingKey: undefined` leaves them unsigned.
+ * deployBranch: the one the repo's scadalink.yaml names.
  */
 export async function fleet(
   server: GitServer,
   files: Record<string, string | undefined> = AUTO,
-  opts: { signingKey?: SigningKey } = {},
+  opts: { signingKey?: SigningKey; deployBranch?: string } = {},
 ): Promise<Fleet> {
   const name = `site${++counter}-${process.pid}`;
   const { clone } = await seedRepo(server, name, files as Record<string, string>);
@@ -51,7 +52,7 @@ export async function fleet(
     controller,
     async deploy() {
       await controller.reconcile();
-      return git(bare, "rev-parse", `refs/heads/${DEPLOY}`);
+      return git(bare, "rev-parse", `refs/heads/${opts.deployBranch ?? DEPLOY}`);
     },
     async change(edit, message = "change") {
       clone.write(edit);

@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { revisionHash } from "../../controller/compiler/package/hash.js";
+import { revisionHash } from "../../controller/contract/hash.js";
 import { Controller } from "../../controller/controller.js";
 import { parseAllowedSigners, readSigningKey, type SigningKey } from "../../controller/git/sshsig.js";
 import type { SiteManifest, SiteStatus } from "../../schemas/types.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validatorFor } from "../../controller/compiler/schema/validate-schema.js";
+import { validatorFor } from "../../controller/contract/schemas.js";
 import { gitCache } from "../../controller/git/repo.js";
 import type { SiteManifest, SiteStatus } from "../../schemas/types.js";
 import { MAX_PACKS } from "../../site-reconciler/deploy-source.js";

@@ -1,4 +1,4 @@
-import { API_VERSION } from "../constants.js";
+import { API_VERSION } from "../../contract/api.js";
 import { Report } from "../diagnostics.js";
 import type { Doc } from "../model.js";
 import { checkSecretLiterals } from "../rules/secrets.js";

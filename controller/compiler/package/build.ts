@@ -6,13 +6,14 @@ import type {
   SiteArtifacts,
   SiteManifest,
 } from "../../../schemas/types.js";
-import { API_VERSION } from "../constants.js";
+import { API_VERSION } from "../../contract/api.js";
+import { type BranchNames, DEFAULT_BRANCHES } from "../../contract/branches.js";
+import { withRevisionHash } from "../../contract/hash.js";
 import type { SharedRegistry } from "../flatten/context.js";
 import type { ResolvedInstance } from "../flatten/instance.js";
 import { join } from "../flatten/members.js";
 import type { SiteInfo } from "../model.js";
 import { sharedClosure } from "../rules/shared-scripts.js";
-import { withRevisionHash } from "./hash.js";
 
 /** Code as deployed: line endings normalised to LF, trailing whitespace removed (neither changes its meaning). */
 export function normalizeCode(code: string): string {
@@ -112,7 +113,11 @@ export function buildPackage(r: ResolvedInstance, shared: SharedRegistry): Deplo
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** sites/<site>/site.json: the site's data connections with defaults filled in, and every shared script. */
-export function buildSiteArtifacts(site: SiteInfo, shared: SharedRegistry): SiteArtifacts {
+export function buildSiteArtifacts(
+  site: SiteInfo,
+  shared: SharedRegistry,
+  branches: BranchNames = DEFAULT_BRANCHES,
+): SiteArtifacts {
   const dataConnections: ArtifactDataConnection[] = [...site.connections.values()]
     .map((c) => ({
       name: c.name,
@@ -141,6 +146,7 @@ export function buildSiteArtifacts(site: SiteInfo, shared: SharedRegistry): Site
     apiVersion: API_VERSION,
     kind: "SiteArtifacts" as const,
     site: site.doc.data.name,
+    branches: { deployBranch: branches.deployBranch, statusBranchPrefix: branches.statusBranchPrefix },
     dataConnections,
     sharedScripts,
   });

@@ -1,36 +1,8 @@
+import { analyzeCode, type CodePos, type LiteralType } from "../../contract/script-analysis.js";
+import { SHARED_GLOBALS, TEMPLATE_GLOBALS } from "../../contract/script-policy.js";
 import type { Loc, Report } from "../diagnostics.js";
-import { analyzeCode, type CodePos, type LiteralType } from "../scripts/analyze.js";
 import { didYouMean } from "../text.js";
 import { type DataType, fitValue, NUMERIC_TYPES } from "./values.js";
-
-/** The script API of section 2.8. */
-const API = ["attributes", "callScript", "callShared", "log", "now"];
-/** Language built-ins with no I/O and no way out of the sandbox. */
-export const BUILTINS = [
-  "Math",
-  "JSON",
-  "Number",
-  "String",
-  "Boolean",
-  "Array",
-  "Object",
-  "Date",
-  "Map",
-  "Set",
-  "Error",
-  "TypeError",
-  "RangeError",
-  "parseInt",
-  "parseFloat",
-  "isNaN",
-  "isFinite",
-  "NaN",
-  "Infinity",
-  "undefined",
-];
-/** Globals a template script may read; a shared script gets no attributes or callScript. */
-export const TEMPLATE_GLOBALS: ReadonlySet<string> = new Set([...API, ...BUILTINS]);
-export const SHARED_GLOBALS: ReadonlySet<string> = new Set(["callShared", "log", "now", ...BUILTINS]);
 
 export interface Signature {
   parameters: readonly { name: string; type: string }[];

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ErrorObject, ValidateFunction } from "ajv";
-import { validators } from "../../../schemas/validators.js";
+import type { ErrorObject } from "ajv";
+import { validatorFor } from "../../contract/schemas.js";
 import { packageRoot } from "../../package-root.js";
 import type { Diagnostic, Loc } from "../diagnostics.js";
 import { diagnostic } from "../diagnostics.js";
@@ -36,13 +36,6 @@ export function loadSchemas(): Map<string, AnySchema> {
     if (f.endsWith(".schema.json")) schemas.set(f, JSON.parse(readFileSync(join(dir, f), "utf8")));
   }
   return schemas;
-}
-
-/** The validator of a schema file: precompiled by scripts/gen-schemas.mjs, so nothing is compiled at run time. */
-export function validatorFor(file: string): ValidateFunction {
-  const v = validators[file];
-  if (!v) throw new Error(`no schema ${file}`);
-  return v as ValidateFunction;
 }
 
 export interface SchemaResult {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { analyzeCode } from "../../../controller/compiler/scripts/analyze.js";
+import { analyzeCode } from "../../../controller/contract/script-analysis.js";
 import type { DeploymentPackage, PackageAlarm, PackageAttribute, PackageScript } from "../../../schemas/types.js";
 import type { BindingStatus, OpcuaConnection, WatchSink } from "../opcua/connection.js";
 import { fits } from "../opcua/data-types.js";

@@ -1,6 +1,6 @@
 import { promiseHooks } from "node:v8";
 import vm from "node:vm";
-import { BUILTINS } from "../../../controller/compiler/rules/scripts.js";
+import { BUILTINS } from "../../../controller/contract/script-policy.js";
 
 /**
  * Runs inside a fresh realm before anything else: freezes every intrinsic reachable from the global or through

@@ -1,7 +1,7 @@
 import vm from "node:vm";
 import { parse } from "acorn";
-import { SHARED_GLOBALS, TEMPLATE_GLOBALS } from "../../../controller/compiler/rules/scripts.js";
-import { analyzeCode, type CodePos } from "../../../controller/compiler/scripts/analyze.js";
+import { analyzeCode, type CodePos } from "../../../controller/contract/script-analysis.js";
+import { SHARED_GLOBALS, TEMPLATE_GLOBALS } from "../../../controller/contract/script-policy.js";
 import { type Factory, type HostBridge, installRuntime, type RealmControl } from "./bridge.js";
 import { createRealm } from "./lockdown.js";
 
