@@ -185,7 +185,9 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
       else sendJson(res, head, out.status ?? 200, out.body);
     } catch (e) {
       if (e instanceof HttpError) return sendJson(res, head, e.status, { error: e.message });
-      opts.log.error({ err: e, path }, "site API request failed");
+      // One line; the stack only for whoever asked for debug logs.
+      opts.log.error({ err: e instanceof Error ? e.message : String(e), path }, "site API request failed");
+      if (e instanceof Error) opts.log.debug({ stack: e.stack, path }, "site API request failed: stack");
       if (!res.headersSent) sendJson(res, head, 500, { error: "internal error" });
       else res.destroy();
     }
