@@ -50,14 +50,11 @@ export function toValidateResult(o: Outcome): ValidateResult {
     ok: errors === 0,
     errorCount: errors,
     warningCount: warnings,
-    diagnostics: o.diagnostics.map(({ rule, severity, message, file, line, column }) => ({
-      rule,
-      severity,
-      message,
-      file,
-      line,
-      column,
-    })),
+    diagnostics: o.diagnostics.map(({ rule, severity, message, file, line, column, endLine, endColumn }) =>
+      endLine !== undefined && endColumn !== undefined
+        ? { rule, severity, message, file, line, column, endLine, endColumn }
+        : { rule, severity, message, file, line, column },
+    ),
     stats: { ...o.stats, durationMs: Math.round(o.durationMs * 1000) / 1000 },
   };
 }
@@ -70,13 +67,39 @@ export function formatJson(o: Outcome): string {
 const escData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 const escProp = (s: string) => escData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 
+/**
+ * Where an annotation goes. GitHub takes columns only for a range on one line (col and endColumn "cannot be sent
+ * when startLine and endLine are different values"), so a range over several lines gives its lines alone.
+ */
+function githubPosition(d: Diagnostic): string {
+  if (d.endLine === undefined || d.endColumn === undefined) return `line=${d.line},col=${d.column}`;
+  if (d.endLine === d.line) return `line=${d.line},col=${d.column},endLine=${d.endLine},endColumn=${d.endColumn}`;
+  return `line=${d.line},endLine=${d.endLine}`;
+}
+
 export function formatGithub(o: Outcome, p: Palette): string {
   const lines = o.diagnostics.map(
     (d) =>
-      `::${d.severity} file=${escProp(d.file)},line=${d.line},col=${d.column},title=${escProp(d.rule)}::${escData(d.message)}`,
+      `::${d.severity} file=${escProp(d.file)},${githubPosition(d)},title=${escProp(d.rule)}::${escData(d.message)}`,
   );
   lines.push(summaryLine(o, p));
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A repo-relative path as a SARIF artifact URI: a relative reference (RFC 3986) with each segment percent-encoded
+ * as UTF-8 and the '/' separators kept, so spaces, non-ASCII letters, '#', '?' and '%' in file names survive.
+ */
+export function sarifUri(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
+/** A SARIF region: the end where the diagnostic has one; without it, SARIF's default (the rest of the line). */
+function sarifRegion(d: Diagnostic) {
+  const start = { startLine: d.line, startColumn: d.column };
+  return d.endLine !== undefined && d.endColumn !== undefined
+    ? { ...start, endLine: d.endLine, endColumn: d.endColumn }
+    : start;
 }
 
 export function toSarif(o: Outcome, version: string): object {
@@ -97,6 +120,8 @@ export function toSarif(o: Outcome, version: string): object {
             })),
           },
         },
+        // Columns count UTF-16 code units, as the diagnostics do (SARIF's default, said explicitly).
+        columnKind: "utf16CodeUnits",
         results: o.diagnostics.map((d) => ({
           ruleId: d.rule,
           ruleIndex: ids.indexOf(d.rule),
@@ -105,8 +130,8 @@ export function toSarif(o: Outcome, version: string): object {
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: d.file, uriBaseId: "%SRCROOT%" },
-                region: { startLine: d.line, startColumn: d.column },
+                artifactLocation: { uri: sarifUri(d.file), uriBaseId: "%SRCROOT%" },
+                region: sarifRegion(d),
               },
             },
           ],

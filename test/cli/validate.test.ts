@@ -53,7 +53,15 @@ describe("scadalink validate", () => {
       errorCount: 1,
       warningCount: 0,
       diagnostics: [
-        { rule: "unknown-area", severity: "error", file: "instances/north.yaml", line: brokenLine, column: 7 },
+        {
+          rule: "unknown-area",
+          severity: "error",
+          file: "instances/north.yaml",
+          line: brokenLine,
+          column: 7,
+          endLine: brokenLine,
+          endColumn: 18,
+        },
       ],
       stats: { documents: 8, templates: 3, instances: 1, sites: 1 },
     });
@@ -65,7 +73,7 @@ describe("scadalink validate", () => {
   it("--format github prints workflow annotations", () => {
     const r = scadalink(["validate", "--repo", writeRepo(broken), "--format", "github", "--no-cache"]);
     expect(r.stdout.split("\n")[0]).toBe(
-      `::error file=instances/north.yaml,line=${brokenLine},col=7,title=unknown-area::site plant-north has no area "Line1/Cell9" (did you mean "Line1/Cell1"?)`,
+      `::error file=instances/north.yaml,line=${brokenLine},col=7,endLine=${brokenLine},endColumn=18,title=unknown-area::site plant-north has no area "Line1/Cell9" (did you mean "Line1/Cell1"?)`,
     );
   });
 
@@ -78,7 +86,7 @@ describe("scadalink validate", () => {
     expect(result).toMatchObject({ ruleId: "unknown-area", level: "error" });
     expect(result.locations[0].physicalLocation).toEqual({
       artifactLocation: { uri: "instances/north.yaml", uriBaseId: "%SRCROOT%" },
-      region: { startLine: brokenLine, startColumn: 7 },
+      region: { startLine: brokenLine, startColumn: 7, endLine: brokenLine, endColumn: 18 },
     });
     expect(run.tool.driver.rules[result.ruleIndex].id).toBe("unknown-area");
   });
