@@ -78,12 +78,18 @@ describe("OPC UA data types against declared ones", () => {
   });
 
   it("converts received values to JSON data and checks values written", () => {
-    expect(fromVariant(new Date("2026-11-24T01:02:03.004Z"))).toBe("2026-11-24T01:02:03.004Z");
-    expect(fromVariant([1, 5])).toBe(2 ** 32 + 5);
-    expect(fromVariant(undefined)).toBeNull();
+    expect(fromVariant(13, new Date("2026-11-24T01:02:03.004Z"))).toEqual({
+      ok: true,
+      value: "2026-11-24T01:02:03.004Z",
+    });
+    expect(fromVariant(8, [1, 5])).toEqual({ ok: true, value: 2 ** 32 + 5 });
+    expect(fromVariant(8, [0xffffffff, 0xffffff38])).toEqual({ ok: true, value: -200 });
+    expect(fromVariant(9, [0xffffffff, 0xffffff38])).toMatchObject({ ok: false });
+    expect(fromVariant(0, undefined)).toEqual({ ok: true, value: null });
     expect(toWritable("Int32", 2 ** 31)).toMatchObject({ ok: false });
     expect(toWritable("Int32", 7)).toEqual({ ok: true, value: 7, dataType: 6 });
-    expect(toWritable("Int64", 2 ** 32 + 5)).toEqual({ ok: true, value: [1, 5], dataType: 8 });
+    expect(toWritable("Int64", 2 ** 32 + 5)).toEqual({ ok: true, value: 2 ** 32 + 5, dataType: 8 });
+    expect(toWritable("Int32", 70000, 4)).toMatchObject({ ok: false, message: expect.stringMatching(/Int16/) });
     expect(toWritable("Double", "1.5")).toMatchObject({ ok: false, message: '"1.5" is not a Double' });
     expect(toWritable("Boolean", 1)).toMatchObject({ ok: false });
     expect(fits("DateTime", "2026-11-24T00:00:00Z")).toBe(true);

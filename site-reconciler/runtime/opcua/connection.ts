@@ -13,8 +13,9 @@ import type { Logger } from "pino";
 import type { ArtifactDataConnection, ConnectionHealth } from "../../../schemas/types.js";
 import type { SecretLookup } from "../runtime.js";
 import type { Quality } from "../view.js";
-import { checkDataType, checkVariant, type Declared, fromVariant, toWritable } from "./data-types.js";
+import { checkDataType, checkVariant, type Declared, fromVariant, int64Words, toWritable } from "./data-types.js";
 import type { OpcuaModule } from "./load.js";
+import { addressOf } from "./node-ids.js";
 
 /** Why a connection does not run: the result states of section 2.9 it maps to. */
 export type FailureKind = "network" | "login" | "host-bridge";
@@ -68,18 +69,41 @@ export interface ConnectionOptions {
 const MONITOR_CONCURRENCY = 4;
 /** Used when a server does not publish its operation limits. */
 const DEFAULT_PER_CALL = 1000;
+/** The keep-alive period asked of the server: a silent subscription answers a Publish at least this often. */
+const KEEPALIVE_TARGET_MS = 2000;
+/** Publish answers (data or keep-alive) missed in a row before the connection is taken for dead and rebuilt. */
+const KEEPALIVES_MISSED = 3;
+/** Sessions and subscriptions are never reused, so a short life on the server frees what a cut link leaves. */
+const SESSION_TIMEOUT_MS = 20_000;
+/** A request the server does not answer fails after this long (a write on a stalled link, say). */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** How long a closing client may take (CloseSession on a dead link) before it is left to finish on its own. */
+const CLOSE_WAIT_MS = 1000;
 
 const NETWORK =
   /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET|EPIPE|timeout|timed out|socket|connect/i;
-const LOGIN = /BadUserAccessDenied|BadIdentityToken|BadUserSignatureInvalid|BadCertificateUntrusted.*user/i;
+/** The server refused the identity, or has no token policy for it (anonymous against a username-only server). */
+const LOGIN =
+  /BadUserAccessDenied|BadIdentityToken|BadUserSignatureInvalid|BadCertificateUntrusted.*user|user ?identity token|identity token policy|anonymous/i;
+
+/** The work of one connected session: a session lost means its queue is dropped, not waited for. */
+interface Epoch {
+  id: number;
+  work: Promise<void>;
+  busy: number;
+}
 
 /**
- * One OPC UA client, session and subscription for one data connection of site.json (section 6.4). It connects with
- * node-opcua's retries off, so a refusal is classified (network, login, host bridge) and retried here every
- * reconnectIntervalMs; once connected, node-opcua's own reconnection is switched on, which re-activates the session
- * and transfers or re-creates the subscription and its monitored items transparently. Tags are resolved (their
- * DataType read, in chunks within the server's operation limits) before they are monitored, so unknown node ids
- * and type mismatches are reported per attribute and retried, never silently monitored or coerced.
+ * One OPC UA client, session and subscription for one data connection of site.json (section 6.4). node-opcua's own
+ * reconnection is never switched on: its repair path (re-activate, transfer, republish until BadMessageNotAvailable)
+ * loops or stalls against servers that answer otherwise, and cannot be bounded from outside. Instead every failure,
+ * whatever its kind (socket closed, session or subscription gone on the server, no Publish answer for three
+ * keep-alive periods), ends this client, and a new client, session and subscription are built from scratch, the
+ * tags resolved again (nsu= ids through the new NamespaceArray) and monitored anew. Attempts start at most once per
+ * reconnectIntervalMs, so the requests a broken server or link gets are bounded (docs/runtime.md). State is
+ * "connected" exactly while a session with a live subscription is up. Tags are resolved (their DataType read, in
+ * chunks within the server's operation limits) before they are monitored, so unknown node ids and type mismatches
+ * are reported per attribute and retried, never silently monitored or coerced.
  */
 export class OpcuaConnection {
   state: ConnectionHealth["state"] = "connecting";
@@ -89,16 +113,18 @@ export class OpcuaConnection {
   private client: OPCUAClient | undefined;
   private session: ClientSession | undefined;
   private subscription: ClientSubscription | undefined;
+  private namespaces: string[] = [];
   private limits = { perRead: DEFAULT_PER_CALL, perMonitor: DEFAULT_PER_CALL };
   private readonly watches = new Map<string, Watch>();
-  /** Groups of owners that stopped watching while the connection was down. */
-  private orphans: ClientMonitoredItemGroup[] = [];
-  private work: Promise<void> = Promise.resolve();
-  private busy = 0;
+  private epoch: Epoch = { id: 0, work: Promise.resolve(), busy: 0 };
   private retryTimer: NodeJS.Timeout | undefined;
   private unresolvedTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastPublish = 0;
+  private lastAttempt = Number.NEGATIVE_INFINITY;
   private closed = false;
   private attempts = 0;
+  private closing: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ConnectionOptions) {}
 
@@ -124,7 +150,7 @@ export class OpcuaConnection {
   /** True once the connection has either failed or finished resolving and monitoring every tag asked for. */
   settled(): boolean {
     if (this.failure) return true;
-    if (this.state !== "connected" || this.busy > 0) return false;
+    if (this.state !== "connected" || this.epoch.busy > 0) return false;
     for (const w of this.watches.values()) if (w.bindings.some((b) => b.status === "pending")) return false;
     return true;
   }
@@ -151,34 +177,39 @@ export class OpcuaConnection {
     w.closed = true;
     this.watches.delete(owner);
     const groups = w.groups.splice(0);
-    // While node-opcua reconnects, the groups would be re-created on the server with the subscription: they are
-    // deleted once the connection is back.
-    if (this.state === "connected") this.terminate(groups);
-    else this.orphans.push(...groups);
-  }
-
-  private terminate(groups: ClientMonitoredItemGroup[]): void {
-    if (!groups.length) return;
-    this.enqueue(async () => {
-      await Promise.all(groups.map((g) => g.terminate().catch(() => undefined)));
-    });
+    // While down there is nothing to delete: the items went with the session, and a new one will not have them.
+    if (this.state === "connected" && groups.length)
+      this.enqueue(async () => {
+        await Promise.all(groups.map((g) => g.terminate().catch(() => undefined)));
+      });
   }
 
   /** Writes a value to an owner's tag; resolves with an error message when the device did not take it. */
   async write(owner: string, path: string, value: unknown): Promise<string | undefined> {
     const b = this.watches.get(owner)?.bindings.find((x) => x.path === path);
     if (!b) return `${path} is not bound on ${this.name}`;
-    const w = toWritable(b.declared, value);
+    // Checked against the variable's own type when known: a lossless wider declaration (Int32 over an Int16 tag)
+    // is written as that type, within its range.
+    const known = b.serverType !== undefined && b.serverType <= 13 ? b.serverType : undefined;
+    const w = toWritable(b.declared, value, known);
     if (!w.ok) return w.message;
-    if (this.state !== "connected" || !this.session || !b.nodeId) return `${this.name} is not connected`;
-    const { DataType, AttributeIds } = this.o.opcua;
-    // A lossless wider declaration (Int32 over an Int16 tag) is written as the variable's own type.
-    const dataType = b.serverType && b.serverType <= 13 ? b.serverType : w.dataType;
+    const session = this.session;
+    if (this.state !== "connected" || !session || !b.nodeId) return `${this.name} is not connected`;
+    const { AttributeIds, DataType, VariantArrayType } = this.o.opcua;
+    const dataType = known ?? w.dataType;
+    const wide = dataType === DataType.Int64 || dataType === DataType.UInt64;
     try {
-      const status = await this.session.write({
+      const status = await session.write({
         nodeId: b.nodeId,
         attributeId: AttributeIds.Value,
-        value: { value: { dataType: dataType as (typeof DataType)[keyof typeof DataType], value: w.value } },
+        value: {
+          value: {
+            dataType: dataType as (typeof DataType)[keyof typeof DataType],
+            // A 64-bit value is an array of two words to node-opcua: it must be told the variant is a scalar.
+            arrayType: VariantArrayType.Scalar,
+            value: wide ? int64Words(w.value as number) : w.value,
+          },
+        },
       });
       return status.isGood() ? undefined : `the device refused the write: ${status.name}`;
     } catch (e) {
@@ -192,8 +223,9 @@ export class OpcuaConnection {
     clearInterval(this.unresolvedTimer);
     for (const w of this.watches.values()) w.closed = true;
     this.watches.clear();
-    await this.work.catch(() => undefined);
-    await this.teardown();
+    await this.epoch.work.catch(() => undefined);
+    this.teardown();
+    await this.closing;
   }
 
   private setState(state: ConnectionHealth["state"], error: string | null, failure: FailureKind | null): void {
@@ -205,15 +237,27 @@ export class OpcuaConnection {
     if (changed) this.o.changed();
   }
 
+  /** The next attempt, no sooner than reconnectIntervalMs after the last one started: the bound of every retry. */
+  private schedule(): void {
+    clearTimeout(this.retryTimer);
+    if (this.closed) return;
+    const wait = Math.max(0, this.lastAttempt + this.o.config.reconnectIntervalMs - Date.now());
+    this.retryTimer = setTimeout(() => void this.connect(), wait);
+    this.retryTimer.unref();
+  }
+
   private async connect(): Promise<void> {
     if (this.closed) return;
     const { config } = this.o;
     const { OPCUAClient, MessageSecurityMode, SecurityPolicy, UserTokenType } = this.o.opcua;
+    this.lastAttempt = Date.now();
+    const epoch = this.epoch.id;
     let identity: UserIdentityInfo = { type: UserTokenType.Anonymous };
     if (config.auth.type === "username") {
       const password = this.o.secrets(config.auth.passwordSecret);
       if (password === undefined)
         return this.fail(
+          epoch,
           "login",
           `the secret ${config.auth.passwordSecret} of connection ${config.name} is not provided on this site`,
         );
@@ -222,51 +266,87 @@ export class OpcuaConnection {
     // A retry keeps the last failure as the state: flipping to "connecting" on every attempt would be a status
     // change (and a status commit) every reconnectIntervalMs while a PLC is down.
     this.attempts++;
+    // The trust list is read again before every secure attempt: a certificate an operator moved from pki/rejected
+    // to pki/trusted/certs counts from the next attempt on, without a restart.
+    if (config.securityMode !== "None") await this.o.certificates.reloadCertificates().catch(() => undefined);
+    if (this.closed || epoch !== this.epoch.id) return;
     const client = OPCUAClient.create({
       applicationName: "ScadaLink site",
       endpointMustExist: false,
       securityMode: MessageSecurityMode[config.securityMode],
       securityPolicy: SecurityPolicy[config.securityPolicy],
-      // Explicit: no retry while connecting (this class retries, knowing why it failed); see below for after.
+      // No retry and no reconnection inside node-opcua, ever: this class retries, knowing why it failed.
       connectionStrategy: {
         maxRetry: 0,
         initialDelay: config.reconnectIntervalMs,
-        maxDelay: config.reconnectIntervalMs + 1,
-        randomisationFactor: 0,
+        maxDelay: config.reconnectIntervalMs,
       },
-      keepSessionAlive: true,
-      requestedSessionTimeout: 60_000,
+      keepSessionAlive: false,
+      requestedSessionTimeout: SESSION_TIMEOUT_MS,
+      defaultTransactionTimeout: REQUEST_TIMEOUT_MS,
       clientCertificateManager: this.o.certificates,
     });
     this.client = client;
+    // Once up, whatever ends this client (a socket closed under it, a session or subscription the server dropped)
+    // ends this epoch; events of older clients find a newer epoch and are ignored. Until then a failure is the
+    // rejection of the step under way, which says what kind it is.
+    let up = false;
+    const lost = (why: string) => {
+      if (up) this.lost(epoch, why);
+    };
+    client.on("close", (err?: Error | null) =>
+      lost(
+        err ? `connection to ${config.endpoint} lost: ${errorText(err)}` : `connection to ${config.endpoint} closed`,
+      ),
+    );
+    client.on("connection_lost", () => lost(`connection to ${config.endpoint} lost`));
     try {
       await client.connect(config.endpoint);
     } catch (e) {
-      return this.fail(NETWORK.test(errorText(e)) ? "network" : "host-bridge", `${config.endpoint}: ${errorText(e)}`);
-    }
-    try {
-      this.session = await client.createSession(identity);
-    } catch (e) {
-      const text = errorText(e);
       return this.fail(
-        LOGIN.test(text) ? "login" : "host-bridge",
-        `${LOGIN.test(text) ? "the server rejected the identity" : "session refused"}: ${text}`,
+        epoch,
+        NETWORK.test(errorText(e)) ? "network" : "host-bridge",
+        `${config.endpoint}: ${errorText(e)}`,
       );
     }
+    let session: ClientSession;
     try {
-      this.subscription = await this.session.createSubscription2({
+      session = await client.createSession(identity);
+    } catch (e) {
+      const text = errorText(e);
+      const login = LOGIN.test(text);
+      return this.fail(
+        epoch,
+        login ? "login" : NETWORK.test(text) ? "network" : "host-bridge",
+        `${login ? "the server rejected the identity" : "session refused"}: ${text}`,
+      );
+    }
+    if (epoch !== this.epoch.id) return;
+    this.session = session;
+    session.on("session_closed", () => lost(`the server closed the session on ${config.endpoint}`));
+    let subscription: ClientSubscription;
+    try {
+      // Read first: a tag's nsu= namespace is looked up in the array of this session's server.
+      this.namespaces = await session.readNamespaceArray();
+      subscription = await session.createSubscription2({
         requestedPublishingInterval: config.publishingIntervalMs,
-        requestedLifetimeCount: 600,
-        requestedMaxKeepAliveCount: 20,
+        requestedMaxKeepAliveCount: Math.max(
+          1,
+          Math.min(20, Math.round(KEEPALIVE_TARGET_MS / config.publishingIntervalMs)),
+        ),
+        requestedLifetimeCount: Math.max(60, Math.ceil((3 * SESSION_TIMEOUT_MS) / config.publishingIntervalMs)),
         maxNotificationsPerPublish: 0,
         publishingEnabled: true,
         priority: 10,
       });
     } catch (e) {
-      return this.fail("host-bridge", `subscription refused: ${errorText(e)}`);
+      const text = errorText(e);
+      return this.fail(epoch, NETWORK.test(text) ? "network" : "host-bridge", `subscription refused: ${text}`);
     }
+    if (epoch !== this.epoch.id) return;
+    this.subscription = subscription;
     try {
-      const l = await this.o.opcua.readOperationLimits(this.session);
+      const l = await this.o.opcua.readOperationLimits(session);
       this.limits = {
         perRead: l.maxNodesPerRead || DEFAULT_PER_CALL,
         perMonitor: l.maxMonitoredItemsPerCall || DEFAULT_PER_CALL,
@@ -274,61 +354,104 @@ export class OpcuaConnection {
     } catch {
       // Servers without the OperationLimits object get the defaults.
     }
-    if (this.closed) return this.teardown();
-    // Connected: from now on a broken connection is node-opcua's to repair (session re-activated or re-created,
-    // subscription transferred or re-created with its monitored items), retrying at reconnectIntervalMs forever.
-    (client.connectionStrategy as { maxRetry: number }).maxRetry = -1;
-    client.on("connection_lost", () => {
-      const msg = `connection to ${config.endpoint} lost`;
-      this.setState("disconnected", msg, null);
-      for (const w of this.watches.values()) w.sink.lost(msg);
-    });
-    client.on("connection_reestablished", () => {
-      this.setState("connected", null, null);
-      this.terminate(this.orphans.splice(0));
-      // Work cut short by the loss (a resolve or monitor call under way) is picked up again.
-      this.pump();
-    });
+    if (this.closed || epoch !== this.epoch.id) return this.teardown();
+    subscription.on("terminated", () => lost(`the server ended the subscription on ${config.endpoint}`));
+    subscription.on("internal_error", (e: Error) => lost(`subscription failed on ${config.endpoint}: ${errorText(e)}`));
+    this.armWatchdog(epoch, subscription);
     this.o.log.info({ connection: config.name, endpoint: config.endpoint }, "data connection up");
     this.attempts = 0;
+    up = true;
     this.setState("connected", null, null);
     for (const w of this.watches.values())
       for (const b of w.bindings) if (b.status === "pending") w.sink.status(b.path, "pending", null);
     this.pump();
   }
 
-  private async fail(kind: FailureKind, message: string): Promise<void> {
-    await this.teardown();
-    if (this.closed) return;
+  /**
+   * A subscription answers every Publish with data or, when nothing changed, a keep-alive once per keep-alive period.
+   * Three periods without either mean the server lost the subscription (and says nothing, or something odd) or the
+   * link stalls without closing: the connection is rebuilt.
+   */
+  private armWatchdog(epoch: number, subscription: ClientSubscription): void {
+    const period = subscription.publishingInterval * subscription.maxKeepAliveCount;
+    const limit = Math.max(KEEPALIVES_MISSED * period, 3000);
+    this.lastPublish = Date.now();
+    subscription.on("raw_notification", () => {
+      this.lastPublish = Date.now();
+    });
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(
+      () => {
+        const silent = Date.now() - this.lastPublish;
+        if (silent > limit)
+          this.lost(
+            epoch,
+            `no answer from ${this.o.config.endpoint} for ${Math.round(silent / 100) / 10} s (subscription lost or link stalled)`,
+          );
+      },
+      Math.min(1000, limit / 3),
+    );
+    this.watchdog.unref();
+  }
+
+  /** The connection of `epoch` broke: every attribute goes bad at once, and a new connection is built. */
+  private lost(epoch: number, message: string): void {
+    if (this.closed || epoch !== this.epoch.id) return;
+    this.o.log.warn({ connection: this.name, err: message }, "data connection lost: rebuilding");
+    this.teardown();
+    this.setState("disconnected", message, null);
+    for (const w of this.watches.values()) w.sink.lost(message);
+    this.schedule();
+  }
+
+  private fail(epoch: number, kind: FailureKind, message: string): void {
+    if (this.closed || epoch !== this.epoch.id) return;
+    this.teardown();
     if (this.attempts <= 1 || this.error !== message)
       this.o.log.warn({ connection: this.name, kind, err: message }, "data connection not established: retrying");
     this.setState(kind === "network" ? "disconnected" : "blocked", message, kind);
     for (const w of this.watches.values())
       for (const b of w.bindings) if (b.status !== "unresolved") w.sink.status(b.path, "pending", message);
-    this.retryTimer = setTimeout(() => void this.connect(), this.o.config.reconnectIntervalMs);
-    this.retryTimer.unref();
+    this.schedule();
   }
 
-  private async teardown(): Promise<void> {
+  /**
+   * Ends the current client and starts a new epoch: work still queued for the old session is dropped with it, and
+   * every tag will be resolved and monitored again on the next session. The old client is closed in the background,
+   * given CLOSE_WAIT_MS before anything waits no longer (CloseSession on a stalled link never returns).
+   */
+  private teardown(): void {
     const client = this.client;
     this.client = undefined;
     this.session = undefined;
     this.subscription = undefined;
-    this.orphans = [];
+    clearInterval(this.watchdog);
+    this.epoch = { id: this.epoch.id + 1, work: Promise.resolve(), busy: 0 };
     for (const w of this.watches.values()) {
       w.groups = [];
-      for (const b of w.bindings) if (b.status === "monitored" || b.status === "refused") b.status = "pending";
+      for (const b of w.bindings) {
+        if (b.status === "monitored" || b.status === "refused") b.status = "pending";
+        b.nodeId = undefined;
+        b.serverType = undefined;
+      }
     }
-    if (client) await client.disconnect().catch(() => undefined);
+    if (client) {
+      const done = client.disconnect().catch(() => undefined);
+      this.closing = Promise.race([done, new Promise<void>((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+    }
   }
 
   private enqueue(job: () => Promise<void>): void {
-    this.busy++;
-    this.work = this.work
-      .then(job)
-      .catch((e) => this.o.log.warn({ connection: this.name, err: errorText(e) }, "data connection step failed"))
+    const epoch = this.epoch;
+    epoch.busy++;
+    epoch.work = epoch.work
+      .then(() => (epoch === this.epoch ? job() : undefined))
+      .catch((e) => {
+        if (epoch === this.epoch)
+          this.o.log.warn({ connection: this.name, err: errorText(e) }, "data connection step failed");
+      })
       .finally(() => {
-        this.busy--;
+        epoch.busy--;
         this.o.changed();
       });
   }
@@ -353,28 +476,35 @@ export class OpcuaConnection {
   private async process(): Promise<void> {
     const session = this.session;
     const subscription = this.subscription;
+    const epoch = this.epoch;
     if (!session || !subscription || this.closed) return;
     const pending: { w: Watch; b: Binding }[] = [];
     for (const w of this.watches.values())
       for (const b of w.bindings) if (b.status === "pending") pending.push({ w, b });
     if (!pending.length) return;
-    await this.resolve(session, pending);
+    await this.resolve(session, pending, epoch);
+    if (epoch !== this.epoch) return;
     const ready = new Map<Watch, Binding[]>();
     for (const { w, b } of pending) if (b.status === "pending" && !w.closed) ready.set(w, [...(ready.get(w) ?? []), b]);
     const jobs: { w: Watch; bindings: Binding[] }[] = [];
     for (const [w, bindings] of ready)
       for (let i = 0; i < bindings.length; i += this.limits.perMonitor)
         jobs.push({ w, bindings: bindings.slice(i, i + this.limits.perMonitor) });
-    await pMap(jobs, (j) => this.monitor(subscription, j.w, j.bindings), { concurrency: MONITOR_CONCURRENCY });
+    await pMap(jobs, (j) => this.monitor(subscription, j.w, j.bindings, epoch), { concurrency: MONITOR_CONCURRENCY });
   }
 
   /** Reads each tag's DataType: unknown node ids and type mismatches are settled here, before any monitoring. */
-  private async resolve(session: ClientSession, pending: { w: Watch; b: Binding }[]): Promise<void> {
+  private async resolve(session: ClientSession, pending: { w: Watch; b: Binding }[], epoch: Epoch): Promise<void> {
     const { AttributeIds, resolveNodeId } = this.o.opcua;
     const valid: { w: Watch; b: Binding }[] = [];
     for (const p of pending) {
+      const address = addressOf(p.b.tag, this.namespaces);
+      if (!address.ok) {
+        this.setStatus(p.w, p.b, "unresolved", address.message);
+        continue;
+      }
       try {
-        p.b.nodeId = resolveNodeId(p.b.tag);
+        p.b.nodeId = resolveNodeId(address.nodeId);
         valid.push(p);
       } catch {
         this.setStatus(p.w, p.b, "unresolved", `${p.b.tag} is not an OPC UA node id`);
@@ -385,6 +515,8 @@ export class OpcuaConnection {
       const values = await session.read(
         chunk.map((p) => ({ nodeId: p.b.nodeId!, attributeId: AttributeIds.DataType })),
       );
+      // An answer for a session already replaced says nothing about the next one.
+      if (epoch !== this.epoch) return;
       chunk.forEach(({ w, b }, k) => {
         const dv = values[k]!;
         if (!dv.statusCode.isGood()) {
@@ -401,13 +533,14 @@ export class OpcuaConnection {
     }
   }
 
-  private async monitor(subscription: ClientSubscription, w: Watch, bindings: Binding[]): Promise<void> {
+  private async monitor(subscription: ClientSubscription, w: Watch, bindings: Binding[], epoch: Epoch): Promise<void> {
     const { AttributeIds, TimestampsToReturn } = this.o.opcua;
     const group = await subscription.monitorItems(
       bindings.map((b) => ({ nodeId: b.nodeId!, attributeId: AttributeIds.Value })),
       { samplingInterval: this.o.config.samplingIntervalMs, discardOldest: true, queueSize: 1 },
       TimestampsToReturn.Both,
     );
+    if (epoch !== this.epoch) return;
     if (w.closed) {
       await group.terminate().catch(() => undefined);
       return;
@@ -422,7 +555,7 @@ export class OpcuaConnection {
     });
     group.on("changed", (_item, dv, i) => {
       const b = bindings[i];
-      if (b && !w.closed) this.deliver(w, b, dv);
+      if (b && !w.closed && epoch === this.epoch) this.deliver(w, b, dv);
     });
   }
 
@@ -433,11 +566,18 @@ export class OpcuaConnection {
       if (b.status !== "mismatch") this.setStatus(w, b, "mismatch", `${b.tag}: ${wrong}`);
       return;
     }
-    if (b.status !== "monitored") this.setStatus(w, b, "monitored", null);
     const severity = dv.statusCode.value >>> 30;
     const quality: Quality = severity === 0 ? "good" : severity === 1 ? "uncertain" : "bad";
     const at = dv.sourceTimestamp ?? dv.serverTimestamp ?? new Date();
-    w.sink.value(b.path, quality === "bad" && v.dataType === 0 ? null : fromVariant(v.value), quality, at);
+    const value = fromVariant(v.dataType, v.value);
+    if (!value.ok) {
+      // Not shown as a number it is not: bad, with the reason, until a value that fits arrives.
+      w.sink.value(b.path, null, "bad", at);
+      this.setStatus(w, b, "mismatch", `${b.tag}: ${value.message}`);
+      return;
+    }
+    if (b.status !== "monitored") this.setStatus(w, b, "monitored", null);
+    w.sink.value(b.path, quality === "bad" && v.dataType === 0 ? null : value.value, quality, at);
   }
 
   private setStatus(w: Watch, b: Binding, status: BindingStatus, message: string | null): void {

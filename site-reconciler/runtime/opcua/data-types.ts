@@ -42,7 +42,8 @@ const NAMES: Record<number, string> = {
 const ACCEPTS: Record<Declared, readonly number[]> = {
   Boolean: [1],
   Int32: [2, 3, 4, 5, 6],
-  Int64: [2, 3, 4, 5, 6, 7, 8],
+  // UInt64 too: values are checked one by one (beyond 2^53 − 1 neither fits a JSON number exactly).
+  Int64: [2, 3, 4, 5, 6, 7, 8, 9],
   Float: [10],
   Double: [10, 11, 290],
   String: [12],
@@ -70,20 +71,74 @@ export function checkVariant(declared: Declared, dataType: number, isArray: bool
   return `the server sent ${typeName(dataType)}, the attribute is declared ${declared}`;
 }
 
-/** A received value as the attribute table holds it: JSON data (DateTime as ISO text, 64-bit integers as numbers). */
-export function fromVariant(value: unknown): unknown {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-  // node-opcua represents (U)Int64 as [high, low] 32-bit words.
-  if (Array.isArray(value) && value.length === 2 && value.every((w) => typeof w === "number"))
-    return value[0]! * 2 ** 32 + value[1]!;
-  return value ?? null;
+/** Integer server types and the values they hold, for writes through a wider declaration. */
+const RANGE: Record<number, readonly [number, number]> = {
+  2: [-128, 127],
+  3: [0, 255],
+  4: [-32768, 32767],
+  5: [0, 65535],
+  6: [-(2 ** 31), 2 ** 31 - 1],
+  7: [0, 2 ** 32 - 1],
+  8: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  9: [0, Number.MAX_SAFE_INTEGER],
+};
+const FLOAT_MAX = 3.4028234663852886e38;
+
+/**
+ * A received value as the attribute table holds it: JSON data (DateTime as ISO text, 64-bit integers as numbers).
+ * node-opcua hands (U)Int64 over as [high, low] unsigned 32-bit words: an Int64's high word is sign-extended here,
+ * and a value beyond ±(2^53 − 1), which no JSON number holds exactly, is an error instead of a rounded number.
+ */
+export function fromVariant(
+  dataType: number,
+  value: unknown,
+): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (value instanceof Date) return { ok: true, value: Number.isNaN(value.getTime()) ? null : value.toISOString() };
+  if ((dataType === 8 || dataType === 9) && Array.isArray(value) && value.length === 2) {
+    const [high, low] = value as [number, number];
+    const words = (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+    const exact = dataType === 8 ? BigInt.asIntN(64, words) : words;
+    if (exact > BigInt(Number.MAX_SAFE_INTEGER) || exact < -BigInt(Number.MAX_SAFE_INTEGER))
+      return { ok: false, message: `the server sent ${exact}, beyond the ±(2^53 − 1) an attribute holds exactly` };
+    return { ok: true, value: Number(exact) };
+  }
+  return { ok: true, value: value ?? null };
+}
+
+/**
+ * A 64-bit integer as node-opcua encodes it: [high, low] unsigned 32-bit words (two's complement for negatives).
+ * Given a plain number, node-opcua's own coercion fails on large negative values.
+ */
+export function int64Words(v: number): [number, number] {
+  const x = BigInt.asUintN(64, BigInt(v));
+  return [Number(x >> 32n), Number(x & 0xffffffffn)];
 }
 
 /**
  * The value to write for a declared type, checked first: a script writing "abc" to a Double is refused here, with
- * words, instead of reaching the device as something else.
+ * words, instead of reaching the device as something else. `serverType` is the variable's own built-in type when
+ * known: a value the declared type holds but the variable does not (70000 to an Int16 tag declared Int32, -1 to a
+ * UInt32) is refused too, never wrapped or clamped by the device.
  */
 export function toWritable(
+  declared: Declared,
+  value: unknown,
+  serverType?: number,
+): { ok: true; value: unknown; dataType: number } | { ok: false; message: string } {
+  const w = checkDeclared(declared, value);
+  if (!w.ok || serverType === undefined || serverType === w.dataType) return w;
+  const range = RANGE[serverType];
+  if (range && typeof w.value === "number" && (w.value < range[0] || w.value > range[1]))
+    return {
+      ok: false,
+      message: `${w.value} does not fit the server variable's ${typeName(serverType)} (${range[0]}…${range[1]})`,
+    };
+  if (serverType === 10 && typeof w.value === "number" && Math.abs(w.value) > FLOAT_MAX)
+    return { ok: false, message: `${w.value} does not fit the server variable's Float` };
+  return w;
+}
+
+function checkDeclared(
   declared: Declared,
   value: unknown,
 ): { ok: true; value: unknown; dataType: number } | { ok: false; message: string } {
@@ -98,17 +153,14 @@ export function toWritable(
       return Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31
         ? { ok: true, value, dataType: 6 }
         : bad();
-    case "Int64": {
-      if (!Number.isSafeInteger(value)) return bad();
-      const v = value as number;
-      const high = Math.floor(v / 2 ** 32);
-      return { ok: true, value: [high, v - high * 2 ** 32], dataType: 8 };
-    }
+    case "Int64":
+      return Number.isSafeInteger(value) ? { ok: true, value, dataType: 8 } : bad();
     case "Float":
-    case "Double":
-      return typeof value === "number" && Number.isFinite(value)
-        ? { ok: true, value, dataType: BUILTIN[declared] }
+      return typeof value === "number" && Number.isFinite(value) && Math.abs(value) <= FLOAT_MAX
+        ? { ok: true, value, dataType: 10 }
         : bad();
+    case "Double":
+      return typeof value === "number" && Number.isFinite(value) ? { ok: true, value, dataType: 11 } : bad();
     case "String":
       return typeof value === "string" ? { ok: true, value, dataType: 12 } : bad();
     case "DateTime": {
