@@ -42,15 +42,11 @@ export class GitHubReporter {
     const errors = diagnostics.some((d) => d.severity === "error");
     const annotations = diagnostics.map((d) => ({
       path: d.file,
-      start_line: d.line,
-      end_line: d.line,
-      start_column: d.column,
-      end_column: d.column,
+      ...annotationRange(d),
       annotation_level: d.severity === "error" ? ("failure" as const) : ("warning" as const),
       title: d.rule,
       message: d.message,
     }));
-    // Columns are only allowed on single-line annotations, which every diagnostic is.
     const first = annotations.slice(0, ANNOTATIONS_PER_REQUEST);
     const created = await this.octokit.rest.checks.create({
       ...this.where,
@@ -98,4 +94,20 @@ export function parseRepoName(spec: string): { owner: string; repo: string } {
   const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(spec);
   if (!m) throw new Error(`--github-repo ${spec}: expected OWNER/NAME`);
   return { owner: m[1]!, repo: m[2]! };
+}
+
+/**
+ * Where a check-run annotation points: the diagnostic's YAML range. GitHub takes columns only on a one-line
+ * annotation, and its end_column is the last character (a diagnostic's endColumn is just after it).
+ */
+export function annotationRange(d: Diagnostic): {
+  start_line: number;
+  end_line: number;
+  start_column?: number;
+  end_column?: number;
+} {
+  const endLine = d.endLine ?? d.line;
+  if (endLine !== d.line) return { start_line: d.line, end_line: endLine };
+  const last = d.endColumn !== undefined ? Math.max(d.column, d.endColumn - 1) : d.column;
+  return { start_line: d.line, end_line: d.line, start_column: d.column, end_column: last };
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Controller } from "../../controller/controller.js";
+import { annotationRange } from "../../controller/github/reporter.js";
 import { BASE } from "../helpers/base-repo.js";
 import { type FakeGitHub, startFakeGitHub } from "../helpers/fake-github.js";
 import { type GitServer, seedRepo, startGitServer } from "../helpers/git-server.js";
@@ -266,9 +267,32 @@ describe("pull requests", () => {
     const run = await until("the check run", () => [...gh.checkRuns.values()].find((r) => r.head_sha === sha));
     expect(run.conclusion).toBe("failure");
     expect(run.annotations).toMatchObject([
-      { path: "instances/more.yaml", start_line: 4, annotation_level: "failure", title: "unknown-area" },
+      // `area: Line9`: the value's range, its last character inclusive as GitHub counts.
+      {
+        path: "instances/more.yaml",
+        start_line: 4,
+        end_line: 4,
+        start_column: 7,
+        end_column: 11,
+        annotation_level: "failure",
+        title: "unknown-area",
+      },
     ]);
     const comment = await until("the comment", () => gh.comments(8)[0]);
     expect(comment.body).toContain("1 error: this commit would release nothing");
+  });
+});
+
+describe("annotation ranges", () => {
+  const d = { rule: "unknown-area", severity: "error", message: "m", file: "f.yaml", line: 3, column: 5 } as const;
+  it("a point, a one-line range (end inclusive) and a range over lines (no columns, as GitHub requires)", () => {
+    expect(annotationRange(d)).toEqual({ start_line: 3, end_line: 3, start_column: 5, end_column: 5 });
+    expect(annotationRange({ ...d, endLine: 3, endColumn: 9 })).toEqual({
+      start_line: 3,
+      end_line: 3,
+      start_column: 5,
+      end_column: 8,
+    });
+    expect(annotationRange({ ...d, endLine: 6, endColumn: 2 })).toEqual({ start_line: 3, end_line: 6 });
   });
 });
