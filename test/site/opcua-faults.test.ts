@@ -168,7 +168,10 @@ describe("OPC UA against servers that misbehave", () => {
     const { site, live } = await liveSite(server, pumpRepo(plc.endpoint));
     try {
       await site.once();
-      expect(live.instance("P1")).toMatchObject({ result: "login-blocked" });
+      expect(live.instance("P1")).toMatchObject({
+        result: "login-blocked",
+        message: expect.stringMatching(/ANONYMOUS user token policy/),
+      });
       expect(live.health().connections[0]).toMatchObject({ state: "blocked" });
     } finally {
       await site.stop();

@@ -77,14 +77,16 @@ const KEEPALIVES_MISSED = 3;
 const SESSION_TIMEOUT_MS = 20_000;
 /** A request the server does not answer fails after this long (a write on a stalled link, say). */
 const REQUEST_TIMEOUT_MS = 10_000;
+/** An attempt that has not come up by then (a link that takes the connection but carries nothing) is abandoned. */
+const ATTEMPT_TIMEOUT_MS = 20_000;
 /** How long a closing client may take (CloseSession on a dead link) before it is left to finish on its own. */
 const CLOSE_WAIT_MS = 1000;
 
 const NETWORK =
   /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET|EPIPE|timeout|timed out|socket|connect/i;
-/** The server refused the identity, or has no token policy for it (anonymous against a username-only server). */
+/** The server refused the identity, or offers no token policy for it ("Cannot find ANONYMOUS user token policy"). */
 const LOGIN =
-  /BadUserAccessDenied|BadIdentityToken|BadUserSignatureInvalid|BadCertificateUntrusted.*user|user ?identity token|identity token policy|anonymous/i;
+  /BadUserAccessDenied|BadIdentityToken|BadUserSignatureInvalid|BadCertificateUntrusted.*user|user token policy/i;
 
 /** The work of one connected session: a session lost means its queue is dropped, not waited for. */
 interface Epoch {
@@ -120,6 +122,7 @@ export class OpcuaConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private unresolvedTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
+  private attemptTimer: NodeJS.Timeout | undefined;
   private lastPublish = 0;
   private lastAttempt = Number.NEGATIVE_INFINITY;
   private closed = false;
@@ -294,6 +297,12 @@ export class OpcuaConnection {
     const lost = (why: string) => {
       if (up) this.lost(epoch, why);
     };
+    const deadline = setTimeout(
+      () => this.fail(epoch, "network", `${config.endpoint}: no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`),
+      ATTEMPT_TIMEOUT_MS,
+    );
+    deadline.unref();
+    this.attemptTimer = deadline;
     client.on("close", (err?: Error | null) =>
       lost(
         err ? `connection to ${config.endpoint} lost: ${errorText(err)}` : `connection to ${config.endpoint} closed`,
@@ -361,6 +370,7 @@ export class OpcuaConnection {
     this.o.log.info({ connection: config.name, endpoint: config.endpoint }, "data connection up");
     this.attempts = 0;
     up = true;
+    clearTimeout(deadline);
     this.setState("connected", null, null);
     for (const w of this.watches.values())
       for (const b of w.bindings) if (b.status === "pending") w.sink.status(b.path, "pending", null);
@@ -426,6 +436,7 @@ export class OpcuaConnection {
     this.session = undefined;
     this.subscription = undefined;
     clearInterval(this.watchdog);
+    clearTimeout(this.attemptTimer);
     this.epoch = { id: this.epoch.id + 1, work: Promise.resolve(), busy: 0 };
     for (const w of this.watches.values()) {
       w.groups = [];
