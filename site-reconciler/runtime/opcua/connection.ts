@@ -123,6 +123,7 @@ export class OpcuaConnection {
   private unresolvedTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private attemptTimer: NodeJS.Timeout | undefined;
+  private certs: OPCUACertificateManager | undefined;
   private lastPublish = 0;
   private lastAttempt = Number.NEGATIVE_INFINITY;
   private closed = false;
@@ -229,6 +230,7 @@ export class OpcuaConnection {
     await this.epoch.work.catch(() => undefined);
     this.teardown();
     await this.closing;
+    await this.certs?.dispose().catch(() => undefined);
   }
 
   private setState(state: ConnectionHealth["state"], error: string | null, failure: FailureKind | null): void {
@@ -269,9 +271,16 @@ export class OpcuaConnection {
     // A retry keeps the last failure as the state: flipping to "connecting" on every attempt would be a status
     // change (and a status commit) every reconnectIntervalMs while a PLC is down.
     this.attempts++;
-    // The trust list is read again before every secure attempt: a certificate an operator moved from pki/rejected
-    // to pki/trusted/certs counts from the next attempt on, without a restart.
-    if (config.securityMode !== "None") await this.o.certificates.reloadCertificates().catch(() => undefined);
+    let certificates: OPCUACertificateManager;
+    try {
+      certificates = await this.trustList();
+    } catch (e) {
+      return this.fail(
+        epoch,
+        "host-bridge",
+        `the trust list in ${this.o.certificates.rootDir} could not be read: ${errorText(e)}`,
+      );
+    }
     if (this.closed || epoch !== this.epoch.id) return;
     const client = OPCUAClient.create({
       applicationName: "ScadaLink site",
@@ -287,7 +296,7 @@ export class OpcuaConnection {
       keepSessionAlive: false,
       requestedSessionTimeout: SESSION_TIMEOUT_MS,
       defaultTransactionTimeout: REQUEST_TIMEOUT_MS,
-      clientCertificateManager: this.o.certificates,
+      clientCertificateManager: certificates,
     });
     this.client = client;
     // Once up, whatever ends this client (a socket closed under it, a session or subscription the server dropped)
@@ -375,6 +384,30 @@ export class OpcuaConnection {
     for (const w of this.watches.values())
       for (const b of w.bindings) if (b.status === "pending") w.sink.status(b.path, "pending", null);
     this.pump();
+  }
+
+  /**
+   * The trust list is read again before every secure attempt: a certificate an operator moved from pki/rejected to
+   * pki/trusted/certs counts from the next attempt on, without a restart. A secure connection reads it into a
+   * certificate manager of its own over the same folder: re-reading empties the list for a moment, which must not
+   * happen under another connection's handshake.
+   */
+  private async trustList(): Promise<OPCUACertificateManager> {
+    if (this.o.config.securityMode === "None") return this.o.certificates;
+    if (this.certs) {
+      await this.certs.reloadCertificates();
+      return this.certs;
+    }
+    const { OPCUACertificateManager } = await import("node-opcua-certificate-manager");
+    const certs = new OPCUACertificateManager({
+      rootFolder: this.o.certificates.rootDir,
+      automaticallyAcceptUnknownCertificate: this.o.certificates.automaticallyAcceptUnknownCertificate,
+      disableFileWatchers: true,
+    });
+    await certs.initialize();
+    if (this.closed) await certs.dispose();
+    else this.certs = certs;
+    return certs;
   }
 
   /**
