@@ -71,4 +71,27 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX events_instance_at ON events(instance, at);
   `,
+  // 4: store-and-forward messages (site-reconciler/integrations/store-and-forward/). Delivered messages are deleted;
+  // queued and parked ones stay until delivered or discarded, with no reference to instances, so deleting an
+  // instance keeps its messages. seq is the FIFO order, AUTOINCREMENT so it never goes back when the table empties
+  // (a lane reads on from the last seq it saw); the lane index serves each target's head.
+  `
+  CREATE TABLE saf_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('externalSystem', 'notificationList', 'databaseConnection')),
+    target TEXT NOT NULL,
+    label TEXT NOT NULL,
+    instance TEXT,
+    payload TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'parked')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    enqueued_at TEXT NOT NULL,
+    last_attempt_at TEXT,
+    last_error TEXT,
+    parked_at TEXT
+  ) STRICT;
+  CREATE INDEX saf_lane ON saf_messages(kind, target, state, seq);
+  `,
 ];

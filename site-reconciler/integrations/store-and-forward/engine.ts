@@ -1,0 +1,489 @@
+import { randomUUID } from "node:crypto";
+import type Database from "better-sqlite3";
+import { type Counted, type NewRow, QueueStore } from "./queue-store.js";
+import { RateLimiter, Waiter } from "./scheduler.js";
+import {
+  type Caps,
+  DEFAULT_CAPS,
+  DEFAULT_MAX_PER_SECOND,
+  type Deliverer,
+  type EnqueueInput,
+  InvalidMessageError,
+  type Message,
+  type Outcome,
+  type ParkedMessage,
+  StoreFullError,
+  TARGET_KINDS,
+  type TargetConfig,
+  type TargetKind,
+  type TargetRef,
+  type TargetStatus,
+} from "./types.js";
+
+/** The logger subset the engine uses (pino's). Lines carry ids, targets and errors, never payloads or secrets. */
+export interface SafLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface EngineOptions {
+  /** The site store's connection (Store.db): WAL, synchronous = FULL. */
+  db: Database.Database;
+  /** Per target kind; a kind without one keeps its messages queued. */
+  deliverers: Partial<Record<TargetKind, Deliverer>>;
+  caps?: Partial<Caps>;
+  log?: SafLogger;
+  /** The clock of enqueuedAt and attempt times (tests). */
+  now?: () => Date;
+}
+
+/** Counters since the engine started, for metrics. */
+export interface SafCounters {
+  enqueued: number;
+  delivered: number;
+  /** Attempts that failed transiently (the message stays queued, or is parked after maxAttempts). */
+  failedAttempts: number;
+  parked: number;
+  retried: number;
+  discarded: number;
+  /** Enqueues refused by the caps. */
+  refusedFull: number;
+}
+
+export interface OperatorResult {
+  /** The ids acted on. */
+  done: string[];
+  /** Known, but queued rather than parked: left as they are. */
+  notParked: string[];
+  unknown: string[];
+}
+
+interface Count {
+  queued: number;
+  parked: number;
+  bytes: number;
+}
+
+/** Messages per lane read at once; also the most a lane redelivers after a crash beyond its in-flight one. */
+const WINDOW = 64;
+/** Delivered messages are deleted in batches: one commit per this many, or per ACK_DELAY_MS. */
+const ACK_BATCH = 256;
+const ACK_DELAY_MS = 20;
+/** Message ids are sent as a header: a token's characters only. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+const keyOf = (t: TargetRef) => `${t.kind}\u0000${t.name}`;
+const show = (t: TargetRef) => `${t.kind} ${t.name}`;
+
+/**
+ * Store-and-forward (SPEC 8.3). Messages are rows of the site store, committed before enqueue returns; each target
+ * is a lane delivering its queued messages one at a time in enqueue order, at most maxPerSecond attempts a second,
+ * retrying a transient failure every retry.intervalMs and parking the message after retry.maxAttempts attempts or
+ * at once on a permanent failure. A message is deleted only after its delivery, so one in flight when the process
+ * dies is delivered again after the restart, with the same id (Idempotency-Key).
+ */
+export class StoreAndForward {
+  readonly #q: QueueStore;
+  readonly #deliverers: Partial<Record<TargetKind, Deliverer>>;
+  readonly #log: SafLogger | undefined;
+  readonly #now: () => Date;
+  #caps: Caps;
+  readonly #counts = new Map<string, Count & TargetRef>();
+  #messages = 0;
+  #bytes = 0;
+  readonly #targets = new Map<string, TargetConfig>();
+  readonly #lanes = new Map<string, Lane>();
+  #pendingAcks: Message[] = [];
+  #ackTimer: NodeJS.Timeout | undefined;
+  #stop: AbortController | null = null;
+  readonly counters: SafCounters = {
+    enqueued: 0,
+    delivered: 0,
+    failedAttempts: 0,
+    parked: 0,
+    retried: 0,
+    discarded: 0,
+    refusedFull: 0,
+  };
+
+  constructor(o: EngineOptions) {
+    this.#q = new QueueStore(o.db);
+    this.#deliverers = o.deliverers;
+    this.#log = o.log;
+    this.#now = o.now ?? (() => new Date());
+    this.#caps = { ...DEFAULT_CAPS, ...o.caps };
+    for (const t of this.#q.totals()) {
+      const c = this.#count(t);
+      c[t.state] += t.count;
+      c.bytes += t.bytes;
+      this.#messages += t.count;
+      this.#bytes += t.bytes;
+    }
+  }
+
+  /** Site.storeAndForward; lowering a cap below what is stored refuses new messages, it never deletes any. */
+  setCaps(caps: Partial<Caps>): void {
+    this.#caps = { ...DEFAULT_CAPS, ...caps };
+  }
+
+  /**
+   * The targets site.json defines (replaces the previous set). A lane uses its target's configuration as it is at
+   * each attempt; messages of a target that is not defined are held until it is.
+   */
+  setTargets(targets: readonly TargetConfig[]): void {
+    this.#targets.clear();
+    for (const t of targets) this.#targets.set(keyOf(t), t);
+    for (const lane of this.#lanes.values()) lane.notify();
+    if (this.#stop) for (const t of targets) this.#lane(t);
+  }
+
+  /** Stores one message (one durable commit) and returns its id; throws StoreFullError or InvalidMessageError. */
+  enqueue(input: EnqueueInput): string {
+    return this.enqueueMany([input])[0]!;
+  }
+
+  /** Stores every message in one durable commit, or none of them (a full store, an invalid one). */
+  enqueueMany(inputs: readonly EnqueueInput[]): string[] {
+    const at = this.#now().toISOString();
+    const rows = inputs.map((m) => this.#row(m, at));
+    if (new Set(rows.map((r) => r.id)).size !== rows.length) throw new InvalidMessageError("duplicate message ids");
+    const bytes = rows.reduce((n, r) => n + r.bytes, 0);
+    if (this.#messages + rows.length > this.#caps.maxMessages || this.#bytes + bytes > this.#caps.maxBytes) {
+      this.counters.refusedFull += rows.length;
+      const what = rows.length === 1 ? `the message to ${show(inputs[0]!.target)} was` : `${rows.length} messages were`;
+      throw new StoreFullError(
+        `store-and-forward is full (${this.#messages} of ${this.#caps.maxMessages} messages, ` +
+          `${mib(this.#bytes)} of ${mib(this.#caps.maxBytes)} MiB): ${what} not stored`,
+      );
+    }
+    try {
+      this.#q.insert(rows);
+    } catch (e) {
+      if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
+        throw new InvalidMessageError("a message with this id is already stored");
+      throw e;
+    }
+    for (const r of rows) {
+      const c = this.#count({ kind: r.kind, name: r.target });
+      c.queued++;
+      c.bytes += r.bytes;
+      this.#messages++;
+      this.#bytes += r.bytes;
+      this.counters.enqueued++;
+      if (this.#stop) this.#lane({ kind: r.kind, name: r.target }).notify();
+    }
+    return rows.map((r) => r.id);
+  }
+
+  #row(m: EnqueueInput, at: string): NewRow {
+    const kind = m.target?.kind;
+    if (!TARGET_KINDS.includes(kind)) throw new InvalidMessageError(`unknown target kind ${JSON.stringify(kind)}`);
+    if (typeof m.target.name !== "string" || m.target.name === "")
+      throw new InvalidMessageError("a message needs a target name");
+    if (typeof m.label !== "string") throw new InvalidMessageError("a message needs a label");
+    const id = m.id ?? randomUUID();
+    if (!ID.test(id))
+      throw new InvalidMessageError(`message id ${JSON.stringify(id)} is not a token of 1-128 characters`);
+    let payload: string | undefined;
+    try {
+      payload = JSON.stringify(m.payload);
+    } catch (e) {
+      throw new InvalidMessageError(`the payload is not JSON: ${(e as Error).message}`);
+    }
+    if (payload === undefined) throw new InvalidMessageError("a message needs a payload");
+    this.#deliverers[kind]?.validate(m.payload);
+    const bytes = Buffer.byteLength(payload);
+    if (bytes > this.#caps.maxMessageBytes)
+      throw new InvalidMessageError(
+        `the message is ${bytes} bytes, over the ${this.#caps.maxMessageBytes} a message may hold`,
+      );
+    return {
+      id,
+      kind,
+      target: m.target.name,
+      label: m.label,
+      instance: m.instance ?? null,
+      payload,
+      bytes,
+      enqueuedAt: at,
+    };
+  }
+
+  /** Starts delivering: a lane per target with queued messages or a definition. */
+  start(): void {
+    if (this.#stop) return;
+    this.#stop = new AbortController();
+    for (const c of this.#counts.values()) if (c.queued > 0) this.#lane(c);
+    for (const t of this.#targets.values()) this.#lane(t);
+  }
+
+  /** Stops every lane (attempts in flight are aborted and stay queued) and commits the deliveries seen. */
+  async stop(): Promise<void> {
+    const stop = this.#stop;
+    if (!stop) return;
+    stop.abort();
+    await Promise.all([...this.#lanes.values()].map((l) => l.done));
+    this.#lanes.clear();
+    this.#stop = null;
+    this.#flushAcks();
+  }
+
+  /** Queue and parked state per target: every target with messages, and every defined one. */
+  status(): TargetStatus[] {
+    const keys = new Set([...this.#counts.keys(), ...this.#targets.keys()]);
+    const out: TargetStatus[] = [];
+    for (const k of [...keys].sort()) {
+      const c = this.#counts.get(k);
+      const t = c ?? this.#targets.get(k)!;
+      const queued = c?.queued ?? 0;
+      out.push({
+        kind: t.kind,
+        name: t.name,
+        queued,
+        parked: c?.parked ?? 0,
+        oldestQueuedAt: queued > 0 ? this.#q.oldestQueued(t) : null,
+        bytes: c?.bytes ?? 0,
+        configured: this.#targets.has(k),
+      });
+    }
+    return out;
+  }
+
+  /** Everything stored, against the caps. */
+  totals(): { messages: number; bytes: number; caps: Caps } {
+    return { messages: this.#messages, bytes: this.#bytes, caps: { ...this.#caps } };
+  }
+
+  /** Parked messages, oldest first (never their payloads). */
+  parked(opts: { limit?: number; target?: TargetRef } = {}): ParkedMessage[] {
+    return this.#q.parked(opts.limit ?? 1000, opts.target);
+  }
+
+  /** Operator: parked messages back to their lanes with a fresh attempt count, ahead of what was enqueued later. */
+  retry(ids: readonly string[] | "all"): OperatorResult {
+    const r = this.#select(ids);
+    const n = this.#q.requeue(r.parked.map((m) => m.id));
+    if (n !== r.parked.length) throw new Error(`retry changed ${n} of ${r.parked.length} messages`);
+    for (const m of r.parked) {
+      const c = this.#count(m);
+      c.parked--;
+      c.queued++;
+      this.counters.retried++;
+      if (this.#stop) this.#lane(m).requeued();
+      else this.#lanes.get(keyOf(m))?.requeued();
+    }
+    if (r.parked.length) this.#log?.info({ ids: r.parked.map((m) => m.id) }, "parked messages retried");
+    return { done: r.parked.map((m) => m.id), notParked: r.notParked, unknown: r.unknown };
+  }
+
+  /** Operator: deletes parked messages. Queued ones are never discarded. */
+  discard(ids: readonly string[] | "all"): OperatorResult {
+    const r = this.#select(ids);
+    const n = this.#q.discard(r.parked.map((m) => m.id));
+    if (n !== r.parked.length) throw new Error(`discard removed ${n} of ${r.parked.length} messages`);
+    for (const m of r.parked) this.#forget(m, "parked");
+    this.counters.discarded += n;
+    if (n) this.#log?.info({ ids: r.parked.map((m) => m.id) }, "parked messages discarded");
+    return { done: r.parked.map((m) => m.id), notParked: r.notParked, unknown: r.unknown };
+  }
+
+  #select(ids: readonly string[] | "all"): { parked: Counted[]; notParked: string[]; unknown: string[] } {
+    if (ids === "all") return { parked: this.#q.allParked(), notParked: [], unknown: [] };
+    const uniq = [...new Set(ids)];
+    const found = new Map(this.#q.byIds(uniq).map((m) => [m.id, m]));
+    return {
+      parked: uniq.flatMap((id) => (found.get(id)?.state === "parked" ? [found.get(id)!] : [])),
+      notParked: uniq.filter((id) => found.get(id)?.state === "queued"),
+      unknown: uniq.filter((id) => !found.has(id)),
+    };
+  }
+
+  #count(t: TargetRef): Count & TargetRef {
+    const k = keyOf(t);
+    let c = this.#counts.get(k);
+    if (!c) this.#counts.set(k, (c = { kind: t.kind, name: t.name, queued: 0, parked: 0, bytes: 0 }));
+    return c;
+  }
+
+  #forget(m: { kind: TargetKind; name: string; bytes: number }, state: "queued" | "parked"): void {
+    const k = keyOf(m);
+    const c = this.#counts.get(k)!;
+    c[state]--;
+    c.bytes -= m.bytes;
+    this.#messages--;
+    this.#bytes -= m.bytes;
+    if (c.queued === 0 && c.parked === 0) this.#counts.delete(k);
+  }
+
+  #lane(t: TargetRef): Lane {
+    const k = keyOf(t);
+    let lane = this.#lanes.get(k);
+    if (!lane) {
+      lane = new Lane(this, { kind: t.kind, name: t.name }, this.#stop!.signal);
+      this.#lanes.set(k, lane);
+    }
+    return lane;
+  }
+
+  // The lanes' side of the engine.
+
+  /** @internal */ config(t: TargetRef): { target: TargetConfig; deliverer: Deliverer } | null {
+    const target = this.#targets.get(keyOf(t));
+    const deliverer = this.#deliverers[t.kind];
+    return target && deliverer ? { target, deliverer } : null;
+  }
+
+  /** @internal */ head(t: TargetRef, after: number): Message[] {
+    return this.#q.head(t, WINDOW, after);
+  }
+
+  /** @internal A delivery seen; its deletion is committed with the next batch (a crash before that redelivers it). */
+  delivered(m: Message): void {
+    this.counters.delivered++;
+    this.#pendingAcks.push(m);
+    if (this.#pendingAcks.length >= ACK_BATCH) this.#flushAcks();
+    else this.#ackTimer ??= setTimeout(() => this.#flushAcks(), ACK_DELAY_MS);
+  }
+
+  /** @internal */ flushAcks(): void {
+    this.#flushAcks();
+  }
+
+  #flushAcks(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const acks = this.#pendingAcks;
+    if (!acks.length) return;
+    this.#pendingAcks = [];
+    this.#q.delivered(acks.map((m) => m.seq));
+    for (const m of acks) this.#forget({ kind: m.kind, name: m.target, bytes: m.bytes }, "queued");
+  }
+
+  /** @internal */ failed(m: Message, error: string): void {
+    this.counters.failedAttempts++;
+    this.#q.failed(m.seq, m.attempts, error, this.#now().toISOString());
+  }
+
+  /** @internal */ park(m: Message, error: string, reason: "permanent" | "max-attempts"): void {
+    this.#q.park(m.seq, m.attempts, error, this.#now().toISOString());
+    const c = this.#count({ kind: m.kind, name: m.target });
+    c.queued--;
+    c.parked++;
+    this.counters.parked++;
+    this.#log?.warn(
+      { id: m.id, kind: m.kind, target: m.target, label: m.label, attempts: m.attempts, reason, error },
+      "message parked",
+    );
+  }
+}
+
+/** A deliverer that throws has failed transiently: the message is never lost to a bug in one. */
+async function attempt(d: Deliverer, m: Message, t: TargetConfig, stop: AbortSignal): Promise<Outcome> {
+  try {
+    return await d.deliver(m, t, stop);
+  } catch (e) {
+    return { ok: false, transient: true, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+
+/** One target's FIFO: its head message is the only one in flight. */
+class Lane {
+  readonly done: Promise<void>;
+  readonly #waiter = new Waiter();
+  #idle = false;
+  #window: Message[] = [];
+  #lastSeq = 0;
+  #reread = false;
+  #rate: RateLimiter | null = null;
+  #ratePerSecond = 0;
+
+  constructor(
+    private readonly engine: StoreAndForward,
+    private readonly target: TargetRef,
+    private readonly stop: AbortSignal,
+  ) {
+    this.done = this.#run();
+  }
+
+  /** New messages or a new configuration: wakes an idle lane (never one waiting out a retry interval). */
+  notify(): void {
+    if (this.#idle) this.#waiter.wake();
+  }
+
+  /** Parked messages came back: they sit before the window, which is read again from the start. */
+  requeued(): void {
+    this.#reread = true;
+    this.notify();
+  }
+
+  async #idleWait(): Promise<void> {
+    this.#idle = true;
+    await this.#waiter.wait(Number.POSITIVE_INFINITY, this.stop);
+    this.#idle = false;
+  }
+
+  async #run(): Promise<void> {
+    // Lanes start from the event loop, never inside the caller's enqueue.
+    await Promise.resolve();
+    while (!this.stop.aborted) {
+      const cfg = this.engine.config(this.target);
+      if (!cfg) {
+        await this.#idleWait();
+        continue;
+      }
+      if (this.#reread) {
+        // Deliveries not yet committed are still queued rows: commit them before reading from the start.
+        this.engine.flushAcks();
+        this.#reread = false;
+        this.#window = [];
+        this.#lastSeq = 0;
+      }
+      if (!this.#window.length) {
+        this.#window = this.engine.head(this.target, this.#lastSeq);
+        const last = this.#window.at(-1);
+        if (!last) {
+          await this.#idleWait();
+          continue;
+        }
+        this.#lastSeq = last.seq;
+      }
+      const m = this.#window[0]!;
+      const rate = this.#limiter(cfg.target.maxPerSecond ?? DEFAULT_MAX_PER_SECOND);
+      const wait = rate.wait(performance.now());
+      if (wait > 0) {
+        await this.#waiter.wait(wait, this.stop);
+        continue;
+      }
+      rate.take(performance.now());
+      const out = await attempt(cfg.deliverer, m, cfg.target, this.stop);
+      // Stopped mid-attempt: the message stays queued as it was, and is sent again after the restart.
+      if (this.stop.aborted) break;
+      if (out.ok) {
+        this.#window.shift();
+        this.engine.delivered(m);
+        continue;
+      }
+      m.attempts++;
+      if (!out.transient) {
+        this.#window.shift();
+        this.engine.park(m, out.error, "permanent");
+      } else if (m.attempts >= cfg.target.retry.maxAttempts) {
+        this.#window.shift();
+        this.engine.park(m, out.error, "max-attempts");
+      } else {
+        this.engine.failed(m, out.error);
+        await this.#waiter.wait(cfg.target.retry.intervalMs, this.stop);
+      }
+    }
+  }
+
+  #limiter(perSecond: number): RateLimiter {
+    if (!this.#rate || perSecond !== this.#ratePerSecond) {
+      this.#rate = new RateLimiter(perSecond, performance.now());
+      this.#ratePerSecond = perSecond;
+    }
+    return this.#rate;
+  }
+}

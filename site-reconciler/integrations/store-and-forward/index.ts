@@ -1,0 +1,12 @@
+// Store-and-forward: the site-internal engine the script API (cachedCall, notify, cachedWrite), the operators'
+// parked commands and the status report use. See docs/store-and-forward.md.
+export { classifyError, classifyStatus } from "./classify.js";
+export { httpDeliverer, validateHttpRequest } from "./deliver-http.js";
+export {
+  type EngineOptions,
+  type OperatorResult,
+  type SafCounters,
+  type SafLogger,
+  StoreAndForward,
+} from "./engine.js";
+export * from "./types.js";
