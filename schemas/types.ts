@@ -37,7 +37,81 @@ export type Document = {
   /**
    * What this document is.
    */
-  kind: "Repository" | "Site" | "Template" | "Instance" | "InstanceSet" | "SharedScript" | "Batch";
+  kind:
+    | "Repository"
+    | "Site"
+    | "Template"
+    | "Instance"
+    | "InstanceSet"
+    | "SharedScript"
+    | "Batch"
+    | "ExternalSystem"
+    | "NotificationList"
+    | "DatabaseConnection"
+    | "ApiMethod"
+    | "ParkedMessages";
+};
+/**
+ * How the site authenticates: { type: none } (default), { type: apiKey, header, secret }, { type: basic, username, passwordSecret } or { type: bearer, tokenSecret }.
+ *
+ * This interface was referenced by `ExternalSystem`'s JSON-Schema
+ * via the `definition` "Auth".
+ */
+export type ExternalSystemAuth =
+  ExternalSystemNoAuth | ExternalSystemApiKeyAuth | ExternalSystemBasicAuth | ExternalSystemBearerAuth;
+/**
+ * How the site logs in: { type: none } (default), { type: basic, username, passwordSecret } or { type: oauth2, tokenUrl, clientId, clientSecretSecret, scope }.
+ *
+ * This interface was referenced by `NotificationList`'s JSON-Schema
+ * via the `definition` "Auth".
+ */
+export type SmtpAuth = SmtpNoAuth | SmtpBasicAuth | SmtpOAuth2Auth;
+/**
+ * An operator's action on one site's parked store-and-forward messages, from central through git: retry or discard them, by id or by match. The site applies each revision of the document once and reports it on its status branch.
+ */
+export type ParkedMessages = (
+  | {
+      ids: unknown;
+    }
+  | {
+      match: unknown;
+    }
+) & {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "ParkedMessages";
+  /**
+   * Batch name: lowercase letters, digits, '.', '_', '-', at most 128 characters, starting with a letter or digit, not ending with '.', and not a Windows device name alone or before a '.' (con, prn, aux, nul, com0-9, lpt0-9). Dates make good prefixes: 2026-04-20-pilot-line1.
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * The name of something defined elsewhere in the repository.
+   */
+  site: string;
+  /**
+   * retry: queue the messages again, attempts counted from zero. discard: delete them.
+   */
+  action: "retry" | "discard";
+  /**
+   * Message ids, as scadalink site parked lists them.
+   *
+   * @minItems 1
+   */
+  ids?: [string, ...string[]];
+  match?: ParkedMessagesMatch;
 };
 /**
  * How the site logs in to the server: { type: anonymous } (default) or { type: username, username, passwordSecret }.
@@ -97,18 +171,23 @@ export type DataConnection = {
 };
 
 export interface ScadalinkSchemas {
+  "api-method"?: ApiMethod;
   "batch-handoff"?: BatchHandoff;
   "batch-release"?: BatchRelease;
   "batch-status"?: BatchStatus;
   batch?: Batch;
   common?: Common;
+  "database-connection"?: DatabaseConnection;
   "deployment-package"?: DeploymentPackage;
   document?: Document;
   "evidence-checklist"?: EvidenceChecklist;
   "execution-record-template"?: ExecutionRecordTemplate;
   "execution-record"?: ExecutionRecord;
+  "external-system"?: ExternalSystem;
   "instance-set"?: InstanceSet;
   instance?: Instance;
+  "notification-list"?: NotificationList;
+  "parked-messages"?: ParkedMessages;
   repository?: Repository;
   "shared-script"?: SharedScript;
   "site-artifacts"?: SiteArtifacts;
@@ -117,6 +196,70 @@ export interface ScadalinkSchemas {
   site?: Site;
   template?: Template;
   "validate-result"?: ValidateResult;
+}
+/**
+ * An inbound method: external systems call POST /api/<name> on one site's inbound API, and a call-triggered script of one instance answers (its parameters are the method's). Only the site it names gets it.
+ */
+export interface ApiMethod {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "ApiMethod";
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * The site that serves the method.
+   */
+  site: string;
+  /**
+   * Name of the instance (of that site) whose script answers.
+   */
+  instance: string;
+  /**
+   * Canonical path of a call-triggered script of the instance (ApplyRecipe, or Dosing.ApplyRecipe in a module).
+   */
+  script: string;
+  /**
+   * Names of the secrets that are valid keys; a caller sends one in the X-API-Key header.
+   *
+   * @minItems 1
+   *
+   * Items: Name of a secret provided on the site (the environment variable SCADALINK_SECRET_<NAME> or the file <NAME> in its secrets directory), never its value: letters, digits and underscores, starting with a letter or underscore. Anything else looks like a credential written into the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "IntegrationSecret".
+   */
+  keys: [string, ...string[]];
+  /**
+   * How long the script may take before the caller gets 504, in milliseconds (default 10000).
+   */
+  timeoutMs?: number;
+}
+/**
+ * Key/value labels (string to string). Batches select instances by label.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "Labels".
+ */
+export interface Labels {
+  [k: string]: string | undefined;
 }
 /**
  * batches/<batch>/handoff.json: what each site must provide before the batch runs. Secret names only, never values.
@@ -340,15 +483,6 @@ export interface Batch {
   evidence?: ("values-snapshot" | "alarm-states" | "connection-health" | "event-log")[];
 }
 /**
- * Key/value labels (string to string). Batches select instances by label.
- *
- * This interface was referenced by `Common`'s JSON-Schema
- * via the `definition` "Labels".
- */
-export interface Labels {
-  [k: string]: string | undefined;
-}
-/**
  * This interface was referenced by `Batch`'s JSON-Schema
  * via the `definition` "MatchRule".
  */
@@ -378,6 +512,22 @@ export interface Labels1 {
  */
 export interface Common {
   [k: string]: unknown | undefined;
+}
+/**
+ * Store-and-forward delivery: a transient failure is tried again every intervalMs; after maxAttempts attempts the message is parked until an operator retries or discards it.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "Retry".
+ */
+export interface Retry {
+  /**
+   * Fixed wait between attempts, in milliseconds.
+   */
+  intervalMs?: number;
+  /**
+   * Attempts before the message is parked (the first delivery counts).
+   */
+  maxAttempts?: number;
 }
 /**
  * Active while `attribute op value` holds, e.g. Speed > 1450.
@@ -547,6 +697,83 @@ export interface ScriptParameter {
    * via the `definition` "Description".
    */
   description?: string;
+}
+/**
+ * A database scripts query and write to (database.query, database.cachedWrite). Site-wide: it reaches every site whose Site lists it in integrations (every site when the list is absent). The password is named, never written here.
+ */
+export interface DatabaseConnection {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "DatabaseConnection";
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * Only postgres is supported (the default).
+   */
+  provider?: "postgres";
+  /**
+   * Host name or address of the server.
+   */
+  host: string;
+  /**
+   * TCP port (default 5432).
+   */
+  port?: number;
+  /**
+   * Database name.
+   */
+  database: string;
+  /**
+   * User the site logs in as.
+   */
+  user: string;
+  /**
+   * Name of a secret provided on the site (the environment variable SCADALINK_SECRET_<NAME> or the file <NAME> in its secrets directory), never its value: letters, digits and underscores, starting with a letter or underscore. Anything else looks like a credential written into the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "IntegrationSecret".
+   */
+  passwordSecret?: string;
+  /**
+   * Connections the site keeps open at most (default 4).
+   */
+  poolSize?: number;
+  /**
+   * How long one query may take, in milliseconds (default 5000).
+   */
+  timeoutMs?: number;
+  retry?: Retry1;
+}
+/**
+ * Delivery of cachedWrite messages (default every 30000 ms, at most 100 attempts); then the message is parked.
+ */
+export interface Retry1 {
+  /**
+   * Fixed wait between attempts, in milliseconds.
+   */
+  intervalMs?: number;
+  /**
+   * Attempts before the message is parked (the first delivery counts).
+   */
+  maxAttempts?: number;
 }
 /**
  * The flattened configuration of one instance: the contract between controller and site. Members are sorted by path (code-unit order); absent optional fields are null, never missing. revisionHash covers everything else.
@@ -859,6 +1086,165 @@ export interface EvidenceReference {
   path: string;
 }
 /**
+ * An HTTP service scripts call (an MES, an ERP, a historian's REST API): its base URL, how the site authenticates, and its methods. Site-wide: it reaches every site whose Site lists it in integrations (every site when the list is absent). Credentials are named, never written here.
+ */
+export interface ExternalSystem {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "ExternalSystem";
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * http:// or https:// URL the method paths are appended to, e.g. https://mes.plant.local/api. No query or fragment, and never credentials (user:password@).
+   */
+  baseUrl: string;
+  auth?: ExternalSystemAuth;
+  /**
+   * How long one request may take, in milliseconds (default 5000).
+   */
+  timeoutMs?: number;
+  retry?: Retry2;
+  /**
+   * The requests scripts may make: externalSystem.call(system, method, ...args) and cachedCall.
+   */
+  methods?: ExternalSystemMethod[];
+}
+/**
+ * No authentication (the default).
+ *
+ * This interface was referenced by `ExternalSystem`'s JSON-Schema
+ * via the `definition` "NoAuth".
+ */
+export interface ExternalSystemNoAuth {
+  type: "none";
+}
+/**
+ * The secret's value sent in a request header.
+ *
+ * This interface was referenced by `ExternalSystem`'s JSON-Schema
+ * via the `definition` "ApiKeyAuth".
+ */
+export interface ExternalSystemApiKeyAuth {
+  type: "apiKey";
+  /**
+   * Header that carries the key (default X-Api-Key).
+   */
+  header?: string;
+  /**
+   * Name of a secret provided on the site (the environment variable SCADALINK_SECRET_<NAME> or the file <NAME> in its secrets directory), never its value: letters, digits and underscores, starting with a letter or underscore. Anything else looks like a credential written into the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "IntegrationSecret".
+   */
+  secret: string;
+}
+/**
+ * HTTP basic authentication; the password is the secret passwordSecret names.
+ *
+ * This interface was referenced by `ExternalSystem`'s JSON-Schema
+ * via the `definition` "BasicAuth".
+ */
+export interface ExternalSystemBasicAuth {
+  type: "basic";
+  username: string;
+  /**
+   * Name of a secret provided on the site (the environment variable SCADALINK_SECRET_<NAME> or the file <NAME> in its secrets directory), never its value: letters, digits and underscores, starting with a letter or underscore. Anything else looks like a credential written into the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "IntegrationSecret".
+   */
+  passwordSecret: string;
+}
+/**
+ * Authorization: Bearer with the secret tokenSecret names.
+ *
+ * This interface was referenced by `ExternalSystem`'s JSON-Schema
+ * via the `definition` "BearerAuth".
+ */
+export interface ExternalSystemBearerAuth {
+  type: "bearer";
+  /**
+   * Name of a secret provided on the site (the environment variable SCADALINK_SECRET_<NAME> or the file <NAME> in its secrets directory), never its value: letters, digits and underscores, starting with a letter or underscore. Anything else looks like a credential written into the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "IntegrationSecret".
+   */
+  tokenSecret: string;
+}
+/**
+ * Delivery of cachedCall messages (default every 30000 ms, at most 20 attempts); then the message is parked.
+ */
+export interface Retry2 {
+  /**
+   * Fixed wait between attempts, in milliseconds.
+   */
+  intervalMs?: number;
+  /**
+   * Attempts before the message is parked (the first delivery counts).
+   */
+  maxAttempts?: number;
+}
+/**
+ * This interface was referenced by `ExternalSystem`'s JSON-Schema
+ * via the `definition` "Method".
+ */
+export interface ExternalSystemMethod {
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
+   */
+  description?: string;
+  /**
+   * HTTP method of the request.
+   *
+   * This interface was referenced by `ExternalSystem`'s JSON-Schema
+   * via the `definition` "HttpVerb".
+   */
+  http: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /**
+   * Appended to baseUrl (default: nothing). {param} placeholders are replaced by the URL-encoded argument of that parameter, e.g. /lines/{line}/counts.
+   */
+  path?: string;
+  /**
+   * Arguments of the call, in call order.
+   */
+  parameters?: ScriptParameter[];
+  /**
+   * Type of the parsed result: a dataType, or Object for any JSON value.
+   *
+   * This interface was referenced by `ExternalSystem`'s JSON-Schema
+   * via the `definition` "ReturnType".
+   */
+  returns?: "Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime" | "Object";
+}
+/**
  * Many instances of one template at one site. Each entry of instances is exactly an Instance with the shared fields (template, site, area, connection, state, parameters, labels) filled in; an entry's own fields win.
  */
 export interface InstanceSet {
@@ -883,11 +1269,11 @@ export interface InstanceSet {
   description?: string;
   labels?: Labels2;
   /**
-   * The site of every instance of the set.
+   * The name of something defined elsewhere in the repository.
    */
   site: string;
   /**
-   * The template of every instance of the set.
+   * The name of something defined elsewhere in the repository.
    */
   template: string;
   /**
@@ -1047,7 +1433,7 @@ export interface Instance {
   description?: string;
   labels?: Labels;
   /**
-   * The site this instance runs at.
+   * The name of something defined elsewhere in the repository.
    */
   site: string;
   /**
@@ -1058,7 +1444,7 @@ export interface Instance {
    */
   area?: string;
   /**
-   * The template this instance is made from.
+   * The name of something defined elsewhere in the repository.
    */
   template: string;
   /**
@@ -1181,6 +1567,168 @@ export interface TriggerOverride {
   expression?: string;
 }
 /**
+ * People scripts notify by email (notify(list, subject, body)), and the SMTP server that sends it. Site-wide: it reaches every site whose Site lists it in integrations (every site when the list is absent). Credentials are named, never written here.
+ */
+export interface NotificationList {
+  /**
+   * Format version of this document. Only scadalink/v1 exists; it is the default when omitted.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "ApiVersion".
+   */
+  apiVersion?: "scadalink/v1";
+  kind: "NotificationList";
+  /**
+   * Name of a template, shared script, member (attribute, alarm, script), module or area: a letter or underscore, then letters, digits or underscores, at most 64 characters.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Identifier".
+   */
+  name: string;
+  /**
+   * Free text for people; never part of a deployment package.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Description".
+   */
+  description?: string;
+  labels?: Labels;
+  /**
+   * Email addresses; each message goes to all of them as BCC, in plain text.
+   *
+   * @minItems 1
+   *
+   * Items: An email address, local@domain.
+   *
+   * This interface was referenced by `NotificationList`'s JSON-Schema
+   * via the `definition` "EmailAddress".
+   */
+  recipients: [string, ...string[]];
+  smtp: Smtp;
+  retry?: Retry3;
+}
+/**
+ * The mail server the site sends through.
+ *
+ * This interface was referenced by `NotificationList`'s JSON-Schema
+ * via the `definition` "Smtp".
+ */
+export interface Smtp {
+  /**
+   * Host name or address of the SMTP server.
+   */
+  host: string;
+  /**
+   * TCP port (default 587, or 465 with tls: tls, 25 with tls: none).
+   */
+  port?: number;
+  /**
+   * starttls: plain connection upgraded with STARTTLS, refused without it (default). tls: TLS from the first byte (usually port 465). none: no encryption (lab networks only).
+   *
+   * This interface was referenced by `NotificationList`'s JSON-Schema
+   * via the `definition` "SmtpTls".
+   */
+  tls?: "starttls" | "tls" | "none";
+  /**
+   * An email address, local@domain.
+   */
+  from: string;
+  auth?: SmtpAuth;
+  /**
+   * How long one delivery may take, in milliseconds (default 30000).
+   */
+  timeoutMs?: number;
+}
+/**
+ * No login (the default).
+ *
+ * This interface was referenced by `NotificationList`'s JSON-Schema
+ * via the `definition` "NoAuth".
+ */
+export interface SmtpNoAuth {
+  type: "none";
+}
+/**
+ * SMTP AUTH with a user name and the password the secret passwordSecret names.
+ *
+ * This interface was referenced by `NotificationList`'s JSON-Schema
+ * via the `definition` "BasicAuth".
+ */
+export interface SmtpBasicAuth {
+  type: "basic";
+  username: string;
+  /**
+   * Name of a secret provided on the site (the environment variable SCADALINK_SECRET_<NAME> or the file <NAME> in its secrets directory), never its value: letters, digits and underscores, starting with a letter or underscore. Anything else looks like a credential written into the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "IntegrationSecret".
+   */
+  passwordSecret: string;
+}
+/**
+ * XOAUTH2 with an access token from the OAuth2 client-credentials grant at tokenUrl; the client secret is the secret clientSecretSecret names.
+ *
+ * This interface was referenced by `NotificationList`'s JSON-Schema
+ * via the `definition` "OAuth2Auth".
+ */
+export interface SmtpOAuth2Auth {
+  type: "oauth2";
+  /**
+   * Mailbox to log in as (default: the from address).
+   */
+  username?: string;
+  /**
+   * Token endpoint, http:// or https://, never with credentials in it.
+   */
+  tokenUrl: string;
+  clientId: string;
+  /**
+   * Name of a secret provided on the site (the environment variable SCADALINK_SECRET_<NAME> or the file <NAME> in its secrets directory), never its value: letters, digits and underscores, starting with a letter or underscore. Anything else looks like a credential written into the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "IntegrationSecret".
+   */
+  clientSecretSecret: string;
+  /**
+   * Scope requested with the token, if the provider needs one.
+   */
+  scope?: string;
+}
+/**
+ * Delivery of its messages (default every 60000 ms, at most 60 attempts); then the message is parked.
+ */
+export interface Retry3 {
+  /**
+   * Fixed wait between attempts, in milliseconds.
+   */
+  intervalMs?: number;
+  /**
+   * Attempts before the message is parked (the first delivery counts).
+   */
+  maxAttempts?: number;
+}
+/**
+ * Every parked message matching all of the given fields (at least one).
+ */
+export interface ParkedMessagesMatch {
+  /**
+   * The name of something defined elsewhere in the repository.
+   */
+  target?: string;
+  /**
+   * The name of something defined elsewhere in the repository.
+   */
+  method?: string;
+  /**
+   * The name of something defined elsewhere in the repository.
+   */
+  instance?: string;
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   */
+  parkedBefore?: string;
+}
+/**
  * Repository-wide settings. Exactly one, in scadalink.yaml at the root of the config repo.
  */
 export interface Repository {
@@ -1255,7 +1803,7 @@ export interface SharedScript {
   code: string;
 }
 /**
- * sites/<site>/site.json on the deploy branch: the site's data connections (secret names only) and every shared script.
+ * sites/<site>/site.json on the deploy branch: the site's data connections (secret names only), every shared script and, when the repository has any, the site's integrations (external systems, notification lists, database connections, its inbound API methods and parked-message actions, secret names only) with its store-and-forward bounds.
  */
 export interface SiteArtifacts {
   /**
@@ -1276,6 +1824,27 @@ export interface SiteArtifacts {
    * Every shared script of the repository, sorted by name.
    */
   sharedScripts: ArtifactSharedScript[];
+  storeAndForward?: ArtifactStoreAndForward;
+  /**
+   * The external systems the Site's integrations list names (every one when it has no list), sorted by name, every default filled in.
+   */
+  externalSystems?: ArtifactExternalSystem[];
+  /**
+   * The notification lists the Site's integrations list names (every one when it has no list), sorted by name, every default filled in.
+   */
+  notificationLists?: ArtifactNotificationList[];
+  /**
+   * The database connections the Site's integrations list names (every one when it has no list), sorted by name, every default filled in.
+   */
+  databaseConnections?: ArtifactDatabaseConnection[];
+  /**
+   * The ApiMethods that name this site, sorted by name.
+   */
+  apiMethods?: ArtifactApiMethod[];
+  /**
+   * The ParkedMessages documents that name this site, sorted by name; the site applies each revisionHash once.
+   */
+  parkedMessages?: ArtifactParkedMessages[];
   /**
    * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
    *
@@ -1335,6 +1904,9 @@ export interface UsernameAuth {
    *
    * This interface was referenced by `Common`'s JSON-Schema
    * via the `definition` "SecretName".
+   *
+   * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+   * via the `definition` "SecretName".
    */
   passwordSecret: string;
 }
@@ -1343,6 +1915,218 @@ export interface ArtifactSharedScript {
   parameters: Parameters1;
   returns: ("Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime") | null;
   code: string;
+}
+/**
+ * The Site's storeAndForward bounds, defaults filled in.
+ */
+export interface ArtifactStoreAndForward {
+  maxMessages: number;
+  maxBytes: number;
+}
+/**
+ * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+ * via the `definition` "ArtifactExternalSystem".
+ */
+export interface ArtifactExternalSystem {
+  name: string;
+  baseUrl: string;
+  auth: ArtifactHttpNoAuth | ArtifactHttpApiKeyAuth | ArtifactHttpBasicAuth | ArtifactHttpBearerAuth;
+  timeoutMs: number;
+  retry: ArtifactRetry;
+  /**
+   * Sorted by name.
+   */
+  methods: ArtifactExternalMethod[];
+}
+export interface ArtifactHttpNoAuth {
+  type: "none";
+}
+export interface ArtifactHttpApiKeyAuth {
+  type: "apiKey";
+  header: string;
+  /**
+   * Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SecretName".
+   *
+   * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+   * via the `definition` "SecretName".
+   */
+  secret: string;
+}
+export interface ArtifactHttpBasicAuth {
+  type: "basic";
+  username: string;
+  /**
+   * Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SecretName".
+   *
+   * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+   * via the `definition` "SecretName".
+   */
+  passwordSecret: string;
+}
+export interface ArtifactHttpBearerAuth {
+  type: "bearer";
+  /**
+   * Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SecretName".
+   *
+   * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+   * via the `definition` "SecretName".
+   */
+  tokenSecret: string;
+}
+/**
+ * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+ * via the `definition` "Retry".
+ */
+export interface ArtifactRetry {
+  intervalMs: number;
+  maxAttempts: number;
+}
+export interface ArtifactExternalMethod {
+  name: string;
+  /**
+   * HTTP method of the request.
+   *
+   * This interface was referenced by `ExternalSystem`'s JSON-Schema
+   * via the `definition` "HttpVerb".
+   */
+  http: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  parameters: Parameters1;
+  returns: ("Boolean" | "Int32" | "Int64" | "Float" | "Double" | "String" | "DateTime" | "Object") | null;
+}
+/**
+ * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+ * via the `definition` "ArtifactNotificationList".
+ */
+export interface ArtifactNotificationList {
+  name: string;
+  /**
+   * Sorted.
+   */
+  recipients: string[];
+  smtp: ArtifactSmtp;
+  retry: ArtifactRetry;
+}
+export interface ArtifactSmtp {
+  host: string;
+  port: number;
+  /**
+   * starttls: plain connection upgraded with STARTTLS, refused without it (default). tls: TLS from the first byte (usually port 465). none: no encryption (lab networks only).
+   *
+   * This interface was referenced by `NotificationList`'s JSON-Schema
+   * via the `definition` "SmtpTls".
+   */
+  tls: "starttls" | "tls" | "none";
+  from: string;
+  auth: ArtifactSmtpNoAuth | ArtifactSmtpBasicAuth | ArtifactSmtpOAuth2Auth;
+  timeoutMs: number;
+}
+export interface ArtifactSmtpNoAuth {
+  type: "none";
+}
+export interface ArtifactSmtpBasicAuth {
+  type: "basic";
+  username: string;
+  /**
+   * Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SecretName".
+   *
+   * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+   * via the `definition` "SecretName".
+   */
+  passwordSecret: string;
+}
+export interface ArtifactSmtpOAuth2Auth {
+  type: "oauth2";
+  username: string;
+  tokenUrl: string;
+  clientId: string;
+  /**
+   * Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SecretName".
+   *
+   * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+   * via the `definition` "SecretName".
+   */
+  clientSecretSecret: string;
+  scope: string | null;
+}
+/**
+ * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+ * via the `definition` "ArtifactDatabaseConnection".
+ */
+export interface ArtifactDatabaseConnection {
+  name: string;
+  provider: "postgres";
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  passwordSecret: string | null;
+  poolSize: number;
+  timeoutMs: number;
+  retry: ArtifactRetry;
+}
+/**
+ * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+ * via the `definition` "ArtifactApiMethod".
+ */
+export interface ArtifactApiMethod {
+  name: string;
+  instance: string;
+  /**
+   * Canonical path of the script in the instance's package.
+   */
+  script: string;
+  /**
+   * Secret names, sorted.
+   *
+   * Items: Name of a secret provided on the site, never its value. The site reads it from the environment variable SCADALINK_SECRET_<NAME> or from the file <NAME> in its secrets directory.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "SecretName".
+   *
+   * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+   * via the `definition` "SecretName".
+   */
+  keys: string[];
+  timeoutMs: number;
+}
+/**
+ * This interface was referenced by `SiteArtifacts`'s JSON-Schema
+ * via the `definition` "ArtifactParkedMessages".
+ */
+export interface ArtifactParkedMessages {
+  name: string;
+  action: "retry" | "discard";
+  /**
+   * Sorted; null when the document selects by match.
+   */
+  ids: string[] | null;
+  match: ArtifactParkedMatch | null;
+  /**
+   * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   */
+  revisionHash: string;
+}
+export interface ArtifactParkedMatch {
+  target: string | null;
+  method: string | null;
+  instance: string | null;
+  parkedBefore: string | null;
 }
 /**
  * sites/<site>/manifest.json on the deploy branch: the revision every instance of the site should run.
@@ -1515,7 +2299,7 @@ export interface ScriptCounts {
   notLoaded: number;
 }
 /**
- * A plant or station that runs one site reconciler: its areas and its data connections (OPC UA servers). Credentials are named, never written here.
+ * A plant or station that runs one site reconciler: its areas, its data connections (OPC UA servers), the integrations it gets and the bounds of its store-and-forward store. Credentials are named, never written here.
  */
 export interface Site {
   /**
@@ -1550,6 +2334,16 @@ export interface Site {
    */
   dataConnections?: DataConnection[];
   /**
+   * The external systems, notification lists and database connections this site gets, by name. Absent: every one in the repository; [] none.
+   *
+   * Items: The name of something defined elsewhere in the repository.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Reference".
+   */
+  integrations?: string[];
+  storeAndForward?: StoreAndForward;
+  /**
    * true: a deploy may remove every instance of this site. Without it the site refuses a manifest that would delete all its instances.
    */
   allowEmpty?: boolean;
@@ -1577,6 +2371,22 @@ export interface Area {
    * Sub-areas.
    */
   areas?: Area[];
+}
+/**
+ * Bounds of the site's store-and-forward store (queued and parked messages together). When either is reached, the script call that enqueues throws: nothing is dropped silently.
+ *
+ * This interface was referenced by `Site`'s JSON-Schema
+ * via the `definition` "StoreAndForward".
+ */
+export interface StoreAndForward {
+  /**
+   * Messages the store holds at most (default 100000).
+   */
+  maxMessages?: number;
+  /**
+   * Bytes of message payload the store holds at most (default 268435456, 256 MiB).
+   */
+  maxBytes?: number;
 }
 /**
  * A reusable equipment type: attributes, alarms and scripts, optionally extending one parent template and composing other templates as modules. Instances are made from templates.
@@ -1628,7 +2438,7 @@ export interface Template {
     [k: string]: MemberOverride | undefined;
   };
   /**
-   * Parent template: this template gets every member of it, and may change inherited members only through overrides.
+   * The name of something defined elsewhere in the repository.
    */
   extends?: string;
 }
@@ -1774,7 +2584,7 @@ export interface ModuleDefinition {
    */
   name: string;
   /**
-   * The template embedded as this module.
+   * The name of something defined elsewhere in the repository.
    */
   template: string;
   /**

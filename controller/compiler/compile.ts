@@ -7,6 +7,7 @@ import type { InstanceDecl, SiteInfo } from "./model.js";
 import { buildPackage } from "./package/build.js";
 import { buildIndex, type RepoIndex } from "./repo-index.js";
 import { checkBatches } from "./rules/batches.js";
+import { checkIntegrations } from "./rules/integrations.js";
 import { type SharedState, sharedScripts } from "./rules/shared-scripts.js";
 import { checkTemplateGraph } from "./rules/template-graph.js";
 import { checkUnusedTemplates } from "./rules/unused.js";
@@ -128,6 +129,7 @@ export class Compiler {
     const chainOf = (t: string) => templates.get(t)?.chain ?? [t];
     checkBatches(index, chainOf, report, options.deployed, options.released);
     checkUnusedTemplates(index, report);
+    checkIntegrations(index, (name) => templates.get(name), report);
 
     const diagnostics = report.items.sort(compareDiagnostics);
     const { errors, warnings } = countBySeverity(diagnostics);

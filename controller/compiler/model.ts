@@ -1,8 +1,13 @@
 import type {
+  ApiMethod,
   Batch,
   Binding,
+  DatabaseConnection,
   DataConnection,
+  ExternalSystem,
   InstanceOverride,
+  NotificationList,
+  ParkedMessages,
   Repository,
   SharedScript,
   Site,
@@ -21,6 +26,19 @@ export interface DataByKind {
   InstanceSet: Record<string, unknown>;
   SharedScript: SharedScript;
   Batch: Batch;
+  ExternalSystem: ExternalSystem;
+  NotificationList: NotificationList;
+  DatabaseConnection: DatabaseConnection;
+  ApiMethod: ApiMethod;
+  ParkedMessages: ParkedMessages;
+}
+
+/** The site-wide integration kinds: a Site's integrations list names them, in one namespace. */
+export const INTEGRATION_KINDS = ["ExternalSystem", "NotificationList", "DatabaseConnection"] as const;
+export type IntegrationKind = (typeof INTEGRATION_KINDS)[number];
+
+export function isIntegrationKind(kind: string): kind is IntegrationKind {
+  return (INTEGRATION_KINDS as readonly string[]).includes(kind);
 }
 
 /** A loaded, schema-checked config document. */
@@ -66,4 +84,15 @@ export interface SiteInfo {
   connections: Map<string, DataConnection>;
 }
 
-export type { Batch, Repository, SharedScript, Site, Template };
+export type {
+  ApiMethod,
+  Batch,
+  DatabaseConnection,
+  ExternalSystem,
+  NotificationList,
+  ParkedMessages,
+  Repository,
+  SharedScript,
+  Site,
+  Template,
+};

@@ -3,7 +3,7 @@ import { REPOSITORY_FILE } from "../contract/api.js";
 import { type Diagnostic, Report } from "./diagnostics.js";
 import type { FileAnalysis } from "./load/analyze-file.js";
 import { at, atValue, SourceText } from "./load/positions.js";
-import type { Doc, InstanceDecl, Scalar, SiteInfo } from "./model.js";
+import type { Doc, InstanceDecl, IntegrationKind, Scalar, SiteInfo } from "./model.js";
 import { Namespace } from "./rules/names.js";
 
 export { REPOSITORY_FILE };
@@ -19,7 +19,7 @@ export class Ghosts {
     if (!set) this.byKind.set(kind, (set = new Set()));
     set.add(name);
   }
-  /** kind is Site, Template, SharedScript, Batch, or Instance (name = instance id). */
+  /** kind is a document kind; for Instance the name is the instance id. */
   has(kind: string, name: string): boolean {
     return this.byKind.get(kind)?.has(name) ?? false;
   }
@@ -35,11 +35,22 @@ export interface RepoIndex {
   templates: Map<string, Doc<"Template">>;
   sharedScripts: Map<string, Doc<"SharedScript">>;
   batches: Map<string, Doc<"Batch">>;
+  /** ExternalSystem, NotificationList and DatabaseConnection documents: one namespace, as a Site's integrations names them. */
+  integrations: Map<string, Doc<IntegrationKind>>;
+  /** By <site>/<name>: inbound methods are named per site. */
+  apiMethods: Map<string, Doc<"ApiMethod">>;
+  parkedMessages: Map<string, Doc<"ParkedMessages">>;
   /** By id (<site>/<name>); the first declaration of an id. */
   instances: Map<string, InstanceDecl>;
   ghosts: Ghosts;
   documents: number;
 }
+
+const INTEGRATION_WHAT: Record<IntegrationKind, string> = {
+  ExternalSystem: "external system",
+  NotificationList: "notification list",
+  DatabaseConnection: "database connection",
+};
 
 const declCache = new WeakMap<object, InstanceDecl>();
 const siteCache = new WeakMap<object, { info: SiteInfo; diagnostics: Diagnostic[] }>();
@@ -52,6 +63,9 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
     templates: new Map(),
     sharedScripts: new Map(),
     batches: new Map(),
+    integrations: new Map(),
+    apiMethods: new Map(),
+    parkedMessages: new Map(),
     instances: new Map(),
     ghosts: new Ghosts(),
     documents: 0,
@@ -61,8 +75,11 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
     Template: new Namespace("template", report),
     SharedScript: new Namespace("shared script", report),
     Batch: new Namespace("batch", report),
+    Integration: new Namespace("integration", report),
+    ParkedMessages: new Namespace("ParkedMessages document", report),
   };
   const instanceNs = new Map<string, Namespace>();
+  const apiMethodNs = new Map<string, Namespace>();
   let repositoryFile: FileAnalysis | undefined;
 
   for (const file of files) {
@@ -93,6 +110,30 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
           else if (doc.kind === "Template") index.templates.set(name, doc as Doc<"Template">);
           else if (doc.kind === "SharedScript") index.sharedScripts.set(name, doc as Doc<"SharedScript">);
           else index.batches.set(name, doc as Doc<"Batch">);
+          break;
+        }
+        case "ExternalSystem":
+        case "NotificationList":
+        case "DatabaseConnection": {
+          const name = data.name;
+          if (typeof name !== "string") break;
+          if (ns.Integration.claim(name, atValue(data, "name"), INTEGRATION_WHAT[doc.kind]))
+            index.integrations.set(name, doc as Doc<IntegrationKind>);
+          break;
+        }
+        case "ApiMethod": {
+          const { name, site } = data;
+          if (typeof name !== "string" || typeof site !== "string") break;
+          let siteNs = apiMethodNs.get(site);
+          if (!siteNs) apiMethodNs.set(site, (siteNs = new Namespace(`API method of site ${site}`, report)));
+          if (siteNs.claim(name, atValue(data, "name")))
+            index.apiMethods.set(`${site}/${name}`, doc as Doc<"ApiMethod">);
+          break;
+        }
+        case "ParkedMessages": {
+          const name = data.name;
+          if (typeof name === "string" && ns.ParkedMessages.claim(name, atValue(data, "name")))
+            index.parkedMessages.set(name, doc as Doc<"ParkedMessages">);
           break;
         }
         case "Instance":

@@ -1,6 +1,7 @@
 import type { RuleId } from "../../controller/compiler/rules/registry.js";
 import { BASE, variant } from "../helpers/base-repo.js";
 import { type Files, y } from "../helpers/repo.js";
+import { INTEGRATIONS, integrationsWith } from "./integration-docs.js";
 
 /** A rule's trigger (the diagnostic must point at file and the `#!` line) and its near miss (must not fire). */
 export interface RuleCase {
@@ -396,6 +397,39 @@ export const CASES: RuleCase[] = [
       "batches/pilot.yaml": "kind: Batch\nname: pilot\nselect: { instances: [plant-north/Pump07] }\nafter: [canary]\n",
       "batches/canary.yaml": "kind: Batch\nname: canary\nselect: { instances: [plant-north/Pump07] }\n",
     }),
+  },
+  {
+    rule: "unknown-integration",
+    title: "a Site listing a misspelt external system",
+    trigger: variant({
+      "sites/north.yaml": `${BASE["sites/north.yaml"]}integrations: [Mes, Operators, Historain] #!\n`,
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+    file: "sites/north.yaml",
+    nearMiss: variant({
+      "sites/north.yaml": `${BASE["sites/north.yaml"]}integrations: [Mes, Operators, Historian]\n`,
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+  },
+  {
+    rule: "unknown-path-parameter",
+    title: "a method path placeholder that names no parameter",
+    trigger: variant({
+      "integrations/all.yaml": integrationsWith("path: /lines/{line}/counts", "path: /lines/{lines}/counts #!"),
+    }),
+    file: "integrations/all.yaml",
+    nearMiss: variant({
+      "integrations/all.yaml": integrationsWith("path: /lines/{line}/counts", "path: /lines/{line}/counts/{count}"),
+    }),
+  },
+  {
+    rule: "unknown-api-method-target",
+    title: "an ApiMethod answered by a script that is not call-triggered",
+    trigger: variant({
+      "integrations/all.yaml": integrationsWith("script: Limit", "script: Inlet.LimitCommand #!"),
+    }),
+    file: "integrations/all.yaml",
+    nearMiss: variant({ "integrations/all.yaml": integrationsWith("script: Limit", "script: LogOver") }),
   },
   {
     rule: "unused-template",

@@ -50,8 +50,8 @@ export function analyzeFile(path: string, text: string): FileAnalysis {
       continue;
     }
     const obj = data as Record<string, unknown>;
-    checkSecretLiterals(obj, report);
     const kind = obj.kind;
+    checkSecretLiterals(obj, report, kind);
     if (obj.apiVersion !== undefined && obj.apiVersion !== API_VERSION) {
       report.add(
         "unsupported-version",

@@ -19,7 +19,7 @@ export const RULES = {
   "override-scope": { severity: "error", summary: "An instance overriding a script" },
   "override-locked": { severity: "error", summary: "Overriding a locked member, or unlocking one" },
   "value-type-mismatch": { severity: "error", summary: "A value that does not fit the dataType" },
-  "unknown-site": { severity: "error", summary: "An instance names no site" },
+  "unknown-site": { severity: "error", summary: "An instance or a ParkedMessages document names no site" },
   "unknown-area": { severity: "error", summary: "An instance names an area its site does not have" },
   "unknown-connection": {
     severity: "error",
@@ -53,6 +53,18 @@ export const RULES = {
   },
   "secret-literal": { severity: "error", summary: "A credential-looking literal in the repository" },
   "unsupported-protocol": { severity: "error", summary: "A data connection protocol other than opcua" },
+  "unknown-integration": {
+    severity: "error",
+    summary: "A Site's integrations names no external system, notification list or database connection",
+  },
+  "unknown-path-parameter": {
+    severity: "error",
+    summary: "An external system method's path has a {placeholder} that names none of its parameters",
+  },
+  "unknown-api-method-target": {
+    severity: "error",
+    summary: "An ApiMethod names no site, no instance of it, or no call-triggered script of that instance",
+  },
   "batch-unknown-instance": { severity: "error", summary: "A batch selects an instance id that does not exist" },
   "batch-unknown-dependency": { severity: "error", summary: "A batch's after names no batch" },
   "batch-cycle": { severity: "error", summary: "A cycle through batches' after" },

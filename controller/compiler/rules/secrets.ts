@@ -4,6 +4,20 @@ import { atKey, atValue } from "../load/positions.js";
 
 const USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+@/i;
 
+/** Kinds whose documents reach outside systems: their secret references carry credential words in their keys. */
+const INTEGRATION_DOCS = new Set(["ExternalSystem", "NotificationList", "DatabaseConnection", "ApiMethod"]);
+/**
+ * Keys of those documents that name a secret (their schema holds them to secret names, and a value that is no
+ * name is secret-literal there), or that are no credential at all (an OAuth2 token endpoint).
+ */
+const INTEGRATION_REFERENCES = new Set(["tokenSecret", "clientSecretSecret", "tokenUrl"]);
+
+/** Whether key, in obj, names a secret rather than holding one. apiKey auth names its secret under `secret`. */
+function isReference(key: string, obj: Record<string, unknown>, integration: boolean): boolean {
+  if (!integration) return false;
+  return INTEGRATION_REFERENCES.has(key) || (key === "secret" && obj.type === "apiKey");
+}
+
 function isLiteral(v: unknown): boolean {
   return (typeof v === "string" && v.length > 0) || typeof v === "number";
 }
@@ -13,11 +27,11 @@ function isLiteral(v: unknown): boolean {
  * value (or an override/attribute setting a value on a credential-named member), and userinfo in a URL.
  * Messages never include the value.
  */
-export function checkSecretLiterals(data: unknown, report: Report): void {
-  walk(data, report, 0);
+export function checkSecretLiterals(data: unknown, report: Report, kind?: unknown): void {
+  walk(data, report, 0, typeof kind === "string" && INTEGRATION_DOCS.has(kind));
 }
 
-function walk(node: unknown, report: Report, depth: number): void {
+function walk(node: unknown, report: Report, depth: number, integration: boolean): void {
   if (node === null || typeof node !== "object" || depth > 80) return;
   if (Array.isArray(node)) {
     node.forEach((item, i) => {
@@ -27,7 +41,7 @@ function walk(node: unknown, report: Report, depth: number): void {
           atValue(node, i),
           "URL with credentials (user:password@) in it: name a secret instead",
         );
-      } else walk(item, report, depth + 1);
+      } else walk(item, report, depth + 1, integration);
     });
     return;
   }
@@ -45,7 +59,7 @@ function walk(node: unknown, report: Report, depth: number): void {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const value = obj[key];
-    if (looksLikeCredential(key)) {
+    if (looksLikeCredential(key) && !isReference(key, obj, integration)) {
       if (isLiteral(value)) {
         report.add(
           "secret-literal",
@@ -73,6 +87,6 @@ function walk(node: unknown, report: Report, depth: number): void {
         atValue(obj, key),
         `"${key}" is a URL with credentials (user:password@) in it: name a secret instead`,
       );
-    } else walk(value, report, depth + 1);
+    } else walk(value, report, depth + 1, integration);
   }
 }

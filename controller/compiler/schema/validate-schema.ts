@@ -17,6 +17,11 @@ export const CONFIG_KINDS = {
   InstanceSet: "instance-set.schema.json",
   SharedScript: "shared-script.schema.json",
   Batch: "batch.schema.json",
+  ExternalSystem: "external-system.schema.json",
+  NotificationList: "notification-list.schema.json",
+  DatabaseConnection: "database-connection.schema.json",
+  ApiMethod: "api-method.schema.json",
+  ParkedMessages: "parked-messages.schema.json",
 } as const;
 export type ConfigKind = keyof typeof CONFIG_KINDS;
 

@@ -1,0 +1,125 @@
+import type { ExternalSystem } from "../../../schemas/types.js";
+import type { Report } from "../diagnostics.js";
+import type { FlatTemplate } from "../flatten/template.js";
+import { atValue } from "../load/positions.js";
+import { type Doc, INTEGRATION_KINDS } from "../model.js";
+import type { RepoIndex } from "../repo-index.js";
+import { didYouMean } from "../text.js";
+import { Namespace } from "./names.js";
+
+/**
+ * The cross-document checks of the integration documents (section 8.1): a Site's integrations list, external
+ * system methods (names, parameters, path placeholders), ApiMethod targets and ParkedMessages sites.
+ */
+export function checkIntegrations(
+  index: RepoIndex,
+  template: (name: string) => FlatTemplate | undefined,
+  report: Report,
+): void {
+  for (const site of index.sites.values()) checkSiteIntegrations(site.doc, index, report);
+  for (const doc of index.integrations.values()) {
+    if (doc.kind === "ExternalSystem" && doc.usable) checkMethods(doc.data as ExternalSystem, report);
+  }
+  for (const doc of index.apiMethods.values()) if (doc.usable) checkApiMethod(doc, index, template, report);
+  for (const doc of index.parkedMessages.values()) {
+    const site = doc.data.site;
+    if (!doc.usable || typeof site !== "string" || siteExists(index, site)) continue;
+    report.add("unknown-site", atValue(doc.data, "site"), `no site "${site}"${didYouMean(site, index.sites.keys())}`);
+  }
+}
+
+const siteExists = (index: RepoIndex, site: string) => index.sites.has(site) || index.ghosts.has("Site", site);
+
+/** unknown-integration: a name in Site.integrations that no ExternalSystem, NotificationList or DatabaseConnection has. */
+function checkSiteIntegrations(doc: Doc<"Site">, index: RepoIndex, report: Report): void {
+  const list: unknown = doc.data.integrations;
+  if (!Array.isArray(list)) return;
+  list.forEach((name, i) => {
+    if (typeof name !== "string" || index.integrations.has(name)) return;
+    if (INTEGRATION_KINDS.some((k) => index.ghosts.has(k, name))) return;
+    report.add(
+      "unknown-integration",
+      atValue(list, i),
+      `no external system, notification list or database connection "${name}"${didYouMean(name, index.integrations.keys())}`,
+    );
+  });
+}
+
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+
+/** Method and parameter names (duplicate-name), and path placeholders that name no parameter (unknown-path-parameter). */
+function checkMethods(system: ExternalSystem, report: Report): void {
+  const methods = new Namespace(`method of external system ${system.name}`, report);
+  for (const m of system.methods ?? []) {
+    methods.claim(m.name, () => atValue(m, "name"));
+    const params = new Namespace(`parameter of ${system.name}.${m.name}`, report);
+    const names = new Set<string>();
+    for (const p of m.parameters ?? []) if (params.claim(p.name, () => atValue(p, "name"))) names.add(p.name);
+    if (m.path === undefined) continue;
+    for (const [, name = ""] of m.path.matchAll(PLACEHOLDER)) {
+      if (names.has(name)) continue;
+      const what = name ? `{${name}}` : "{}";
+      report.add(
+        "unknown-path-parameter",
+        atValue(m, "path"),
+        `path placeholder ${what} of method ${system.name}.${m.name} names no parameter of it${didYouMean(name, names)}`,
+      );
+    }
+    if (/[{}]/.test(m.path.replace(PLACEHOLDER, ""))) {
+      report.add(
+        "unknown-path-parameter",
+        atValue(m, "path"),
+        `path of method ${system.name}.${m.name} has an unmatched brace: placeholders are {parameter}`,
+      );
+    }
+  }
+}
+
+/** unknown-api-method-target: the site, the instance of that site, and a call-triggered script of it. */
+function checkApiMethod(
+  doc: Doc<"ApiMethod">,
+  index: RepoIndex,
+  template: (name: string) => FlatTemplate | undefined,
+  report: Report,
+): void {
+  const problem = apiMethodProblem(doc, index, template);
+  if (problem) {
+    const [field, message] = problem;
+    report.add("unknown-api-method-target", atValue(doc.data, field), `API method ${doc.data.name}: ${message}`);
+  }
+}
+
+/** The field at fault and why, or undefined when the target exists (or belongs to a broken document). */
+function apiMethodProblem(
+  doc: Doc<"ApiMethod">,
+  index: RepoIndex,
+  template: (name: string) => FlatTemplate | undefined,
+): [field: string, message: string] | undefined {
+  const { site, instance, script } = doc.data;
+  if (!index.sites.has(site)) {
+    if (index.ghosts.has("Site", site)) return undefined;
+    return ["site", `no site "${site}"${didYouMean(site, index.sites.keys())}`];
+  }
+  const id = `${site}/${instance}`;
+  const decl = index.instances.get(id);
+  if (!decl) {
+    if (index.ghosts.has("Instance", id)) return undefined;
+    const ofSite = [...index.instances.values()].filter((d) => d.site === site).map((d) => d.name);
+    return ["instance", `site ${site} has no instance "${instance}"${didYouMean(instance, ofSite)}`];
+  }
+  const flat = template(decl.template);
+  // A template that does not flatten has its own diagnostics; its scripts are not known.
+  if (!flat?.complete) return undefined;
+  const member = flat.members.get(script);
+  if (member?.kind !== "script") {
+    const callable = [...flat.members.values()]
+      .filter((m) => m.kind === "script" && m.trigger.type === "call")
+      .map((m) => m.path);
+    return ["script", `instance ${id} has no script "${script}"${didYouMean(script, callable)}`];
+  }
+  if (member.trigger.type === "call") return undefined;
+  return [
+    "script",
+    `script ${script} of instance ${id} runs on ${member.trigger.type}, not when called: an API method needs a call-triggered script (trigger: { type: call })`,
+  ];
+}
