@@ -221,6 +221,12 @@ describe("the data-type matrix through a real OPC UA server", () => {
       }
     });
 
+  it("the whole matrix ran on one session: nothing was rebuilt while the server answered", () => {
+    expect(plc.requests.count("CreateSessionRequest")).toBe(1);
+    expect(plc.requests.count("CreateSubscriptionRequest")).toBe(1);
+    expect(conn.health()).toMatchObject({ state: "connected", error: null });
+  });
+
   it("an Int64 beyond ±(2^53 − 1) is not shown as a wrong number: bad, with the reason", async () => {
     plc.set("M.Int64Big", [0x7fffffff, 0xffffffff]);
     await until("reported", () => statuses.get("Int64Big")?.status === "mismatch", 5000);

@@ -423,17 +423,22 @@ export class OpcuaConnection {
       this.lastPublish = Date.now();
     });
     clearInterval(this.watchdog);
-    this.watchdog = setInterval(
-      () => {
-        const silent = Date.now() - this.lastPublish;
-        if (silent > limit)
-          this.lost(
-            epoch,
-            `no answer from ${this.o.config.endpoint} for ${Math.round(silent / 100) / 10} s (subscription lost or link stalled)`,
-          );
-      },
-      Math.min(1000, limit / 3),
-    );
+    const tick = Math.min(1000, limit / 3);
+    let lastTick = Date.now();
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      const late = now - lastTick - tick;
+      lastTick = now;
+      // Time this process did not run (a long GC, a busy machine) is not the server's silence: its answers may be
+      // waiting in the socket, unread.
+      if (late > tick) this.lastPublish += late;
+      const silent = now - this.lastPublish;
+      if (silent > limit)
+        this.lost(
+          epoch,
+          `no answer from ${this.o.config.endpoint} for ${Math.round(silent / 100) / 10} s (subscription lost or link stalled)`,
+        );
+    }, tick);
     this.watchdog.unref();
   }
 
