@@ -82,6 +82,20 @@ export interface SiteInfo {
   /** Area paths (Line1, Line1/Cell1). */
   areas: Set<string>;
   connections: Map<string, DataConnection>;
+  /**
+   * The integration documents this site gets (its integrations list, or all), its ApiMethods and ParkedMessages.
+   * Set by every index built; the rest of SiteInfo is kept across compiles while the Site document is unchanged.
+   */
+  integrations?: SiteIntegrations;
+}
+
+/** What site.json carries of the integration documents, as written (package/integrations.ts normalises them). */
+export interface SiteIntegrations {
+  externalSystems: ExternalSystem[];
+  notificationLists: NotificationList[];
+  databaseConnections: DatabaseConnection[];
+  apiMethods: ApiMethod[];
+  parkedMessages: ParkedMessages[];
 }
 
 export type {

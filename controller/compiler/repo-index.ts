@@ -1,9 +1,16 @@
-import type { Binding, DataConnection, InstanceOverride } from "../../schemas/types.js";
+import type {
+  Binding,
+  DatabaseConnection,
+  DataConnection,
+  ExternalSystem,
+  InstanceOverride,
+  NotificationList,
+} from "../../schemas/types.js";
 import { REPOSITORY_FILE } from "../contract/api.js";
 import { type Diagnostic, Report } from "./diagnostics.js";
 import type { FileAnalysis } from "./load/analyze-file.js";
 import { at, atValue, SourceText } from "./load/positions.js";
-import type { Doc, InstanceDecl, IntegrationKind, Scalar, SiteInfo } from "./model.js";
+import type { Doc, InstanceDecl, IntegrationKind, Scalar, SiteInfo, SiteIntegrations } from "./model.js";
 import { Namespace } from "./rules/names.js";
 
 export { REPOSITORY_FILE };
@@ -154,6 +161,8 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
     }
   }
 
+  for (const info of index.sites.values()) info.integrations = siteIntegrations(info, index);
+
   if (!index.repository) {
     const broken = repositoryFile?.report.items.some((d) => d.rule === "yaml-syntax");
     if (!broken) {
@@ -165,6 +174,29 @@ export function buildIndex(files: readonly FileAnalysis[], report: Report): Repo
     }
   }
   return index;
+}
+
+/** The integration documents a site gets: those its integrations list names (all when it has none), its own ApiMethods and ParkedMessages. */
+function siteIntegrations(info: SiteInfo, index: RepoIndex): SiteIntegrations {
+  const site = info.doc.data.name;
+  const listed = info.doc.data.integrations;
+  const wanted = Array.isArray(listed) ? new Set(listed) : undefined;
+  const out: SiteIntegrations = {
+    externalSystems: [],
+    notificationLists: [],
+    databaseConnections: [],
+    apiMethods: [],
+    parkedMessages: [],
+  };
+  for (const [name, doc] of index.integrations) {
+    if (wanted && !wanted.has(name)) continue;
+    if (doc.kind === "ExternalSystem") out.externalSystems.push(doc.data as ExternalSystem);
+    else if (doc.kind === "NotificationList") out.notificationLists.push(doc.data as NotificationList);
+    else out.databaseConnections.push(doc.data as DatabaseConnection);
+  }
+  for (const doc of index.apiMethods.values()) if (doc.data.site === site) out.apiMethods.push(doc.data);
+  for (const doc of index.parkedMessages.values()) if (doc.data.site === site) out.parkedMessages.push(doc.data);
+  return out;
 }
 
 function addGhost(ghosts: Ghosts, kind: unknown, name: unknown, site: unknown, entries: unknown[]): void {

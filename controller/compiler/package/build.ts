@@ -14,6 +14,7 @@ import type { ResolvedInstance } from "../flatten/instance.js";
 import { join } from "../flatten/members.js";
 import type { SiteInfo } from "../model.js";
 import { sharedClosure } from "../rules/shared-scripts.js";
+import { integrationArtifacts } from "./integrations.js";
 
 /** Code as deployed: line endings normalised to LF, trailing whitespace removed (neither changes its meaning). */
 export function normalizeCode(code: string): string {
@@ -112,7 +113,10 @@ export function buildPackage(r: ResolvedInstance, shared: SharedRegistry): Deplo
 
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** sites/<site>/site.json: the site's data connections with defaults filled in, and every shared script. */
+/**
+ * sites/<site>/site.json: the site's data connections with defaults filled in, every shared script, and the
+ * integrations the site gets (only when it gets any, or sets storeAndForward bounds).
+ */
 export function buildSiteArtifacts(
   site: SiteInfo,
   shared: SharedRegistry,
@@ -149,6 +153,7 @@ export function buildSiteArtifacts(
     branches: { deployBranch: branches.deployBranch, statusBranchPrefix: branches.statusBranchPrefix },
     dataConnections,
     sharedScripts,
+    ...integrationArtifacts(site.doc.data, site.integrations),
   });
 }
 
