@@ -82,6 +82,13 @@ function authHeader(
   }
 }
 
+/** A body of a known small length in one read (undici's fast path), anything else through readSome. Never throws. */
+async function readBody(res: Response, limit: number): Promise<string> {
+  const length = res.headers.get("content-length");
+  if (length !== null && Number(length) <= limit) return res.text().catch(() => "");
+  return readSome(res.body, limit);
+}
+
 /** Reads at most `limit` bytes of a body as text, then lets the rest go. Never throws. */
 async function readSome(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
   if (!body) return "";
@@ -120,25 +127,32 @@ export function httpDeliverer(opts: { secrets: SecretLookup }): Deliverer {
       if (req.body !== undefined) headers.set("content-type", "application/json");
       headers.set("idempotency-key", message.id);
       if (auth.header) headers.set(auth.header[0], auth.header[1]);
-      const signal = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]);
-      let res: Response;
+      // One controller per attempt rather than AbortSignal.any: composed signals stay referenced from the
+      // long-lived stop signal on Node 20, and a drain makes hundreds of thousands of them.
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(new DOMException("timed out", "TimeoutError")), timeoutMs);
+      const onStop = () => ac.abort(stop.reason);
+      stop.addEventListener("abort", onStop, { once: true });
       try {
-        res = await fetch(req.url, {
-          method: req.method,
-          headers,
-          body: req.body === undefined ? undefined : JSON.stringify(req.body),
-          redirect: "manual",
-          signal,
-        });
-      } catch (e) {
-        return classifyError(e, timeoutMs);
+        let res: Response;
+        try {
+          res = await fetch(req.url, {
+            method: req.method,
+            headers,
+            body: req.body === undefined ? undefined : JSON.stringify(req.body),
+            redirect: "manual",
+            signal: ac.signal,
+          });
+        } catch (e) {
+          return classifyError(e, timeoutMs);
+        }
+        // The body is read (a little of it) either way: a body read to its end lets the connection be reused.
+        const text = await readBody(res, DETAIL_BYTES);
+        return res.ok ? { ok: true } : classifyStatus(res.status, excerpt(text, auth.values));
+      } finally {
+        clearTimeout(timer);
+        stop.removeEventListener("abort", onStop);
       }
-      if (res.ok) {
-        res.body?.cancel().catch(() => undefined);
-        return { ok: true };
-      }
-      const detail = excerpt(await readSome(res.body, DETAIL_BYTES), auth.values);
-      return classifyStatus(res.status, detail);
     },
   };
 }
