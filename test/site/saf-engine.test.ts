@@ -470,3 +470,33 @@ describe("secrets and what is stored", () => {
     ]);
   });
 });
+
+describe("submit: group commit", () => {
+  it("messages submitted in one turn share one commit; each resolves after it, with its id readable by another connection", async () => {
+    const f = saf({ caps: { maxMessages: 8 } });
+    const Database = (await import("better-sqlite3")).default;
+    const reader = new Database(f.file, { readonly: true });
+    const seen: number[] = [];
+    const all = Array.from({ length: 10 }, (_, n) =>
+      f.engine.submit(msg("Mes", { n })).then((id) => {
+        seen.push((reader.prepare("SELECT count(*) AS c FROM saf_messages WHERE id = ?").get(id) as { c: number }).c);
+        return id;
+      }),
+    );
+    const bad = f.engine.submit({
+      target: { kind: "externalSystem", name: "Mes" },
+      label: "x",
+      payload: { method: "GET", url: "ftp://x" },
+    });
+    // Nothing is stored before the turn ends.
+    expect(f.engine.totals().messages).toBe(0);
+    const results = await Promise.allSettled([...all, bad]);
+    reader.close();
+    expect(results.map((r) => r.status)).toEqual([...Array(8).fill("fulfilled"), "rejected", "rejected", "rejected"]);
+    expect((results[8] as PromiseRejectedResult).reason).toBeInstanceOf(StoreFullError);
+    expect((results[10] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidMessageError);
+    expect(seen).toEqual(Array(8).fill(1));
+    expect(f.engine.totals().messages).toBe(8);
+    expect(f.engine.counters.refusedFull).toBe(2);
+  });
+});

@@ -94,6 +94,7 @@ export class StoreAndForward {
   readonly #targets = new Map<string, TargetConfig>();
   readonly #lanes = new Map<string, Lane>();
   #pendingAcks: Message[] = [];
+  #batch: { input: EnqueueInput; resolve: (id: string) => void; reject: (e: unknown) => void }[] = [];
   #ackTimer: NodeJS.Timeout | undefined;
   #stop: AbortController | null = null;
   readonly counters: SafCounters = {
@@ -147,15 +148,84 @@ export class StoreAndForward {
     const at = this.#now().toISOString();
     const rows = inputs.map((m) => this.#row(m, at));
     if (new Set(rows.map((r) => r.id)).size !== rows.length) throw new InvalidMessageError("duplicate message ids");
-    const bytes = rows.reduce((n, r) => n + r.bytes, 0);
-    if (this.#messages + rows.length > this.#caps.maxMessages || this.#bytes + bytes > this.#caps.maxBytes) {
+    const full = this.#full(
+      rows.length,
+      rows.reduce((n, r) => n + r.bytes, 0),
+    );
+    if (full) {
       this.counters.refusedFull += rows.length;
       const what = rows.length === 1 ? `the message to ${show(inputs[0]!.target)} was` : `${rows.length} messages were`;
-      throw new StoreFullError(
-        `store-and-forward is full (${this.#messages} of ${this.#caps.maxMessages} messages, ` +
-          `${mib(this.#bytes)} of ${mib(this.#caps.maxBytes)} MiB): ${what} not stored`,
-      );
+      throw new StoreFullError(`${full}: ${what} not stored`);
     }
+    this.#insert(rows);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Group commit: the message is committed with every other one submitted in the same turn of the event loop, in
+   * one durable transaction, and the promise resolves with its id after that commit (rejects as enqueue throws).
+   * Callers that each wait for their own message (script runs on several instances) share one fsync.
+   */
+  submit(input: EnqueueInput): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.#batch.push({ input, resolve, reject });
+      if (this.#batch.length === 1) setImmediate(() => this.#commitBatch());
+    });
+  }
+
+  #commitBatch(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    const at = this.#now().toISOString();
+    const rows: NewRow[] = [];
+    const taken: typeof batch = [];
+    const ids = new Set<string>();
+    let bytes = 0;
+    for (const b of batch) {
+      let row: NewRow;
+      try {
+        row = this.#row(b.input, at);
+      } catch (e) {
+        b.reject(e);
+        continue;
+      }
+      if (ids.has(row.id)) {
+        b.reject(new InvalidMessageError("a message with this id is already stored"));
+        continue;
+      }
+      // Caps in submission order: the messages that fit are stored, the rest refused, none dropped unseen.
+      const full = this.#full(rows.length + 1, bytes + row.bytes);
+      if (full) {
+        this.counters.refusedFull++;
+        b.reject(new StoreFullError(`${full}: the message to ${show(b.input.target)} was not stored`));
+        continue;
+      }
+      ids.add(row.id);
+      bytes += row.bytes;
+      rows.push(row);
+      taken.push(b);
+    }
+    if (!rows.length) return;
+    try {
+      this.#insert(rows);
+    } catch (e) {
+      for (const b of taken) b.reject(e);
+      return;
+    }
+    taken.forEach((b, i) => b.resolve(rows[i]!.id));
+  }
+
+  /** Why `messages` more messages of `bytes` bytes do not fit, or null when they do. */
+  #full(messages: number, bytes: number): string | null {
+    if (this.#messages + messages <= this.#caps.maxMessages && this.#bytes + bytes <= this.#caps.maxBytes) return null;
+    return (
+      `store-and-forward is full (${this.#messages} of ${this.#caps.maxMessages} messages, ` +
+      `${mib(this.#bytes)} of ${mib(this.#caps.maxBytes)} MiB)`
+    );
+  }
+
+  /** One durable commit of rows, then the counts and the lanes. */
+  #insert(rows: NewRow[]): void {
     try {
       this.#q.insert(rows);
     } catch (e) {
@@ -172,7 +242,6 @@ export class StoreAndForward {
       this.counters.enqueued++;
       if (this.#stop) this.#lane({ kind: r.kind, name: r.target }).notify();
     }
-    return rows.map((r) => r.id);
   }
 
   #row(m: EnqueueInput, at: string): NewRow {
