@@ -303,8 +303,10 @@ export class OpcuaConnection {
     // ends this epoch; events of older clients find a newer epoch and are ignored. Until then a failure is the
     // rejection of the step under way, which says what kind it is.
     let up = false;
+    let broken: string | undefined;
     const lost = (why: string) => {
       if (up) this.lost(epoch, why);
+      else broken ??= why;
     };
     const deadline = setTimeout(
       () => this.fail(epoch, "network", `${config.endpoint}: no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`),
@@ -372,7 +374,9 @@ export class OpcuaConnection {
     } catch {
       // Servers without the OperationLimits object get the defaults.
     }
-    if (this.closed || epoch !== this.epoch.id) return this.teardown();
+    if (this.closed || epoch !== this.epoch.id) return;
+    // Broken during the steps that may fail quietly (the OperationLimits read): not up after all.
+    if (broken) return this.fail(epoch, "network", broken);
     subscription.on("terminated", () => lost(`the server ended the subscription on ${config.endpoint}`));
     subscription.on("internal_error", (e: Error) => lost(`subscription failed on ${config.endpoint}: ${errorText(e)}`));
     this.armWatchdog(epoch, subscription);
