@@ -1,14 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { Compilation } from "../../controller/compiler/compile.js";
+import { type Compilation, Compiler } from "../../controller/compiler/compile.js";
 import { buildSiteArtifacts } from "../../controller/compiler/package/build.js";
 import { looksLikeCredential } from "../../controller/contract/credential-names.js";
 import { revisionHash } from "../../controller/contract/hash.js";
 import { validatorFor } from "../../controller/contract/schemas.js";
 import type { SiteArtifacts } from "../../schemas/types.js";
 import { BASE, variant } from "../helpers/base-repo.js";
-import { compile, describeDiagnostics, type Files, y } from "../helpers/repo.js";
+import { compile, describeDiagnostics, type Files, toSources, y } from "../helpers/repo.js";
 import { INTEGRATIONS, integrationsWith } from "../rules/integration-docs.js";
 
 const SOUTH = y`
@@ -208,6 +208,25 @@ describe("site.json carries the integrations", () => {
     const after = artifacts(variant({ [FILE]: integrationsWith("maxAttempts: 20", "maxAttempts: 5") }));
     expect(after.c.packages().map((p) => p.revisionHash)).toEqual(before.c.packages().map((p) => p.revisionHash));
     expect(after.sites["plant-north"]!.revisionHash).not.toBe(before.sites["plant-north"]!.revisionHash);
+  });
+
+  it("an incremental compile follows an edited integration document while the Site document stays the same", () => {
+    const compiler = new Compiler();
+    compiler.setFiles(toSources(variant({ [FILE]: INTEGRATIONS })));
+    const first = compiler.compile();
+    const site = first.index.sites.get("plant-north")!;
+    const before = buildSiteArtifacts(site, first.shared.registry);
+    compiler.setFile(FILE, integrationsWith("maxAttempts: 20", "maxAttempts: 7"));
+    const second = compiler.compile();
+    // The Site's own information is kept (its document did not change); what it gets is not.
+    expect(second.index.sites.get("plant-north")).toBe(site);
+    const after = buildSiteArtifacts(second.index.sites.get("plant-north")!, second.shared.registry);
+    expect(after.externalSystems![0]!.retry.maxAttempts).toBe(7);
+    expect(after.revisionHash).not.toBe(before.revisionHash);
+    expect(after).toEqual(north(variant({ [FILE]: integrationsWith("maxAttempts: 20", "maxAttempts: 7") })));
+    compiler.deleteFile(FILE);
+    const third = compiler.compile();
+    expect(buildSiteArtifacts(third.index.sites.get("plant-north")!, third.shared.registry)).toEqual(north(BASE));
   });
 
   it("the schema refuses a site.json with only part of the integration fields", () => {
