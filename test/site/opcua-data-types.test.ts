@@ -1,15 +1,9 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { OPCUACertificateManager } from "node-opcua-certificate-manager";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OpcuaConnection, type TagBinding } from "../../site-reconciler/runtime/opcua/connection.js";
+import type { OpcuaConnection, TagBinding } from "../../site-reconciler/runtime/opcua/connection.js";
 import type { Declared } from "../../site-reconciler/runtime/opcua/data-types.js";
-import { loadOpcua } from "../../site-reconciler/runtime/opcua/load.js";
 import type { Quality } from "../../site-reconciler/runtime/view.js";
 import { type FixtureServer, type FixtureType, startFixtureServer } from "../helpers/opcua-fixture-server.js";
-import { until } from "./runtime-helpers.js";
+import { directConnection, until } from "./runtime-helpers.js";
 
 const SAFE = Number.MAX_SAFE_INTEGER; // 2^53 − 1
 
@@ -131,11 +125,10 @@ function serverHolds(c: Case, raw: unknown, v: unknown): boolean {
 
 describe("the data-type matrix through a real OPC UA server", () => {
   let plc: FixtureServer;
+  let direct: Awaited<ReturnType<typeof directConnection>>;
   let conn: OpcuaConnection;
-  let certificates: OPCUACertificateManager;
-  const seen = new Map<string, { value: unknown; quality: Quality }>();
-  const statuses = new Map<string, { status: string; message: string | null }>();
-  const log = pino({ level: "silent" });
+  let seen: Map<string, { value: unknown; quality: Quality }>;
+  let statuses: Map<string, { status: string; message: string | null }>;
   const tag = (type: string) => `ns=${plc.namespaceIndex};s=M.${type}`;
 
   beforeAll(async () => {
@@ -145,43 +138,14 @@ describe("the data-type matrix through a real OPC UA server", () => {
         { id: "M.Int64Big", dataType: "Int64" as const, value: 0 },
       ],
     });
-    const opcua = await loadOpcua(log);
-    const { OPCUACertificateManager } = await import("node-opcua-certificate-manager");
-    certificates = new OPCUACertificateManager({
-      rootFolder: join(mkdtempSync(join(tmpdir(), "matrix-pki-")), "pki"),
-      automaticallyAcceptUnknownCertificate: false,
-      disableFileWatchers: true,
-    });
-    await certificates.initialize();
-    conn = new OpcuaConnection({
-      config: {
-        name: "plc",
-        protocol: "opcua",
-        endpoint: plc.endpoint,
-        securityMode: "None",
-        securityPolicy: "None",
-        auth: { type: "anonymous" },
-        samplingIntervalMs: 50,
-        publishingIntervalMs: 100,
-        reconnectIntervalMs: 500,
-      },
-      secrets: () => undefined,
-      certificates,
-      retryUnresolvedMs: 500,
-      opcua,
-      log,
-      changed: () => {},
-    });
+    direct = await directConnection(plc.endpoint);
+    ({ conn, seen, statuses } = direct);
     conn.start();
     const tags: TagBinding[] = [
       ...CASES.map((c) => ({ path: c.type, tag: tag(c.type), declared: c.declared })),
       { path: "Int64Big", tag: tag("Int64Big"), declared: "Int64" },
     ];
-    conn.watch("M", tags, {
-      value: (path, value, quality) => seen.set(path, { value, quality }),
-      status: (path, status, message) => statuses.set(path, { status, message }),
-      lost: () => {},
-    });
+    conn.watch("M", tags, direct.sink);
     await until(
       "every type settled",
       () => tags.every((t) => statuses.has(t.path) && statuses.get(t.path)?.status !== "pending"),
@@ -190,9 +154,8 @@ describe("the data-type matrix through a real OPC UA server", () => {
   }, 30_000);
 
   afterAll(async () => {
-    await conn?.close();
+    await direct?.close();
     await plc?.stop();
-    await certificates?.dispose();
   });
 
   for (const c of CASES)

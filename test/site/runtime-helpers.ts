@@ -1,7 +1,17 @@
-import type { Logger } from "pino";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino, { type Logger } from "pino";
+import type { ArtifactDataConnection } from "../../schemas/types.js";
 import type { Reconciler, ReconcilerConfig } from "../../site-reconciler/reconciler.js";
 import { LiveRuntime } from "../../site-reconciler/runtime/live-runtime.js";
-import type { InstanceView } from "../../site-reconciler/runtime/view.js";
+import {
+  type ConnectionOptions,
+  OpcuaConnection,
+  type WatchSink,
+} from "../../site-reconciler/runtime/opcua/connection.js";
+import { loadOpcua } from "../../site-reconciler/runtime/opcua/load.js";
+import type { InstanceView, Quality } from "../../site-reconciler/runtime/view.js";
 import type { GitServer } from "../helpers/git-server.js";
 import type { Files } from "../helpers/repo.js";
 import { y } from "../helpers/repo.js";
@@ -155,4 +165,60 @@ export function attr(v: InstanceView | undefined, path: string) {
 
 export function alarm(v: InstanceView | undefined, path: string) {
   return v?.alarms.find((a) => a.path === path);
+}
+
+/** One OpcuaConnection on its own (no reconciler), recording what it tells its watcher. */
+export async function directConnection(
+  endpoint: string,
+  more: Partial<Omit<ConnectionOptions, "config">> & { config?: Partial<ArtifactDataConnection> } = {},
+) {
+  const log = pino({ level: "silent" });
+  const opcua = await loadOpcua(log);
+  const { OPCUACertificateManager } = await import("node-opcua-certificate-manager");
+  const certificates = new OPCUACertificateManager({
+    rootFolder: join(mkdtempSync(join(tmpdir(), "connection-pki-")), "pki"),
+    automaticallyAcceptUnknownCertificate: false,
+    disableFileWatchers: true,
+  });
+  await certificates.initialize();
+  const conn = new OpcuaConnection({
+    secrets: () => undefined,
+    certificates,
+    retryUnresolvedMs: 500,
+    opcua,
+    log,
+    changed: () => {},
+    ...more,
+    config: {
+      name: "plc",
+      protocol: "opcua",
+      endpoint,
+      securityMode: "None",
+      securityPolicy: "None",
+      auth: { type: "anonymous" },
+      samplingIntervalMs: 50,
+      publishingIntervalMs: 100,
+      reconnectIntervalMs: 500,
+      ...more.config,
+    },
+  });
+  const seen = new Map<string, { value: unknown; quality: Quality }>();
+  const statuses = new Map<string, { status: string; message: string | null }>();
+  const sink: WatchSink = {
+    value: (path, value, quality) => seen.set(path, { value, quality }),
+    status: (path, status, message) => statuses.set(path, { status, message }),
+    lost: () => {
+      for (const [path, v] of seen) seen.set(path, { ...v, quality: "bad" });
+    },
+  };
+  return {
+    conn,
+    seen,
+    statuses,
+    sink,
+    async close() {
+      await conn.close();
+      await certificates.dispose();
+    },
+  };
 }

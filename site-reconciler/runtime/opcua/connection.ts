@@ -63,6 +63,8 @@ export interface ConnectionOptions {
   log: Logger;
   /** Called whenever the health or a tag's status changes. */
   changed: () => void;
+  /** An attempt not up by then is abandoned (default ATTEMPT_TIMEOUT_MS). */
+  attemptTimeoutMs?: number;
 }
 
 /** Concurrent CreateMonitoredItems calls per connection: enough to overlap round trips, few enough not to flood. */
@@ -308,9 +310,10 @@ export class OpcuaConnection {
       if (up) this.lost(epoch, why);
       else broken ??= why;
     };
+    const timeout = this.o.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
     const deadline = setTimeout(
-      () => this.fail(epoch, "network", `${config.endpoint}: no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`),
-      ATTEMPT_TIMEOUT_MS,
+      () => this.fail(epoch, "network", `${config.endpoint}: no answer within ${timeout / 1000} s`),
+      timeout,
     );
     deadline.unref();
     this.attemptTimer = deadline;
