@@ -1724,7 +1724,7 @@ export interface ParkedMessagesMatch {
    */
   instance?: string;
   /**
-   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   * Only messages parked before this time: UTC or with an offset, ISO 8601 (2026-04-21T06:00:00Z).
    */
   parkedBefore?: string;
 }

@@ -111,6 +111,19 @@ describe("site.json carries the integrations", () => {
     expect(own).toBe(revisionHash(rest));
   });
 
+  it("a parked-message time is one instant, one spelling: UTC", () => {
+    const at = (time: string) =>
+      north(
+        variant({
+          [FILE]: integrationsWith("match: { target: Mes }", `match: { target: Mes, parkedBefore: "${time}" }`),
+        }),
+      );
+    const offset = at("2026-04-21T08:00:00+02:00");
+    expect(offset.parkedMessages![0]!.match!.parkedBefore).toBe("2026-04-21T06:00:00.000Z");
+    expect(at("2026-04-21T06:00:00Z").revisionHash).toBe(offset.revisionHash);
+    expect(at("2026-04-21T06:00:01Z").revisionHash).not.toBe(offset.revisionHash);
+  });
+
   it("writing the defaults out or leaving them out gives the same site.json", () => {
     const written = north(variant({ [FILE]: INTEGRATIONS }));
     const minimal = INTEGRATIONS.replace("timeoutMs: 5000\nretry: { intervalMs: 30000, maxAttempts: 20 }\n", "")

@@ -220,6 +220,19 @@ describe("unknown-integration", () => {
   });
 });
 
+describe("a ParkedMessages match by time", () => {
+  it("accepts a UTC or offset time, and rejects one that is no time", () => {
+    for (const time of ["2026-04-21T06:00:00Z", "2026-04-21T08:00:00.5+02:00"]) {
+      const c = withDocs(integrationsWith("match: { target: Mes }", `match: { target: Mes, parkedBefore: "${time}" }`));
+      expect(c.errorCount, describeDiagnostics(c)).toBe(0);
+    }
+    for (const time of ["2026-13-40T06:00:00Z", "yesterday", "2026-04-21"]) {
+      const text = integrationsWith("match: { target: Mes }", `match: { target: Mes, parkedBefore: "${time}" } #!`);
+      expectOnly(withDocs(text), [{ rule: "schema", file: FILE, line: lineOf(text) }]);
+    }
+  });
+});
+
 describe("unknown-site of a ParkedMessages document", () => {
   it("fires on a site that does not exist", () => {
     const text = integrationsWith("name: 2026-04-21-retry-mes\nsite: plant-north", "name: x\nsite: plant-west #!");

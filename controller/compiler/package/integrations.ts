@@ -140,10 +140,16 @@ export function parkedMessagesArtifact(p: ParkedMessages): ArtifactParkedMessage
           target: match.target ?? null,
           method: match.method ?? null,
           instance: match.instance ?? null,
-          parkedBefore: match.parkedBefore ?? null,
+          parkedBefore: match.parkedBefore === undefined ? null : utc(match.parkedBefore),
         }
       : null,
   });
+}
+
+/** One instant, one spelling: an offset time as UTC with milliseconds (validation rejects times that are none). */
+function utc(time: string): string {
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? time : new Date(ms).toISOString();
 }
 
 export function storeAndForwardArtifact(s: Site["storeAndForward"]): ArtifactStoreAndForward {

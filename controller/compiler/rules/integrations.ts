@@ -1,4 +1,4 @@
-import type { ExternalSystem } from "../../../schemas/types.js";
+import type { ExternalSystem, ParkedMessagesMatch } from "../../../schemas/types.js";
 import type { Report } from "../diagnostics.js";
 import type { FlatTemplate } from "../flatten/template.js";
 import { atValue } from "../load/positions.js";
@@ -21,11 +21,17 @@ export function checkIntegrations(
     if (doc.kind === "ExternalSystem" && doc.usable) checkMethods(doc.data as ExternalSystem, report);
   }
   for (const doc of index.apiMethods.values()) if (doc.usable) checkApiMethod(doc, index, template, report);
-  for (const doc of index.parkedMessages.values()) {
-    const site = doc.data.site;
-    if (!doc.usable || typeof site !== "string" || siteExists(index, site)) continue;
+  for (const doc of index.parkedMessages.values()) if (doc.usable) checkParkedMessages(doc, index, report);
+}
+
+/** unknown-site for its site; a parkedBefore of the right shape that is no time (month 13) is a schema error. */
+function checkParkedMessages(doc: Doc<"ParkedMessages">, index: RepoIndex, report: Report): void {
+  const { site } = doc.data;
+  if (!siteExists(index, site))
     report.add("unknown-site", atValue(doc.data, "site"), `no site "${site}"${didYouMean(site, index.sites.keys())}`);
-  }
+  const match = (doc.data as { match?: ParkedMessagesMatch }).match;
+  if (match?.parkedBefore !== undefined && Number.isNaN(Date.parse(match.parkedBefore)))
+    report.add("schema", atValue(match, "parkedBefore"), "match.parkedBefore is not a valid time");
 }
 
 const siteExists = (index: RepoIndex, site: string) => index.sites.has(site) || index.ghosts.has("Site", site);
