@@ -269,6 +269,14 @@ describe("secret-literal in integration documents", () => {
     expect(JSON.stringify(c.diagnostics)).not.toContain("Canary-93be1d");
   });
 
+  it("a secret field holding a value says so, without the value", () => {
+    const c = withDocs(integrationsWith("secret: MES_API_KEY }", `secret: "${CANARY}!" }`));
+    expect(byRule(c, "secret-literal").map((d) => d.message)).toEqual([
+      "auth.secret holds what looks like a credential (value hidden): it takes the name of a secret (letters, digits, underscores), provided on the site",
+    ]);
+    expect(byRule(c, "schema")).toEqual([]);
+  });
+
   it("secret names, token endpoints and client secrets named by reference are not literals", () => {
     const text = integrationsWith(
       "auth: { type: basic, username: scada, passwordSecret: SMTP_PASSWORD }",

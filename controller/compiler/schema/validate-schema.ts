@@ -175,6 +175,10 @@ function translate(e: ErrorObject, root: Record<string, unknown>): Translated | 
     case "pattern": {
       const shown = typeof target === "string" ? ` "${target.slice(0, 80)}"` : "";
       if (rule === "invalid-name") return message(`invalid name${shown}: ${schemaHint(parentSchema)}`);
+      if (rule === "secret-literal")
+        return message(
+          `${field} holds what looks like a credential (value hidden): it takes the name of a secret (letters, digits, underscores), provided on the site`,
+        );
       return message(`${field} is not valid: ${schemaHint(parentSchema)}`);
     }
     case "minimum":
