@@ -74,7 +74,7 @@ export const MIGRATIONS: readonly string[] = [
   // 4: store-and-forward messages (site-reconciler/integrations/store-and-forward/). Delivered messages are deleted;
   // queued and parked ones stay until delivered or discarded, with no reference to instances, so deleting an
   // instance keeps its messages. seq is the FIFO order, AUTOINCREMENT so it never goes back when the table empties
-  // (a lane reads on from the last seq it saw); the lane index serves each target's head.
+  // (a lane reads on from the last seq it saw); the lane index serves each target's head, and covers the counts.
   `
   CREATE TABLE saf_messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -92,6 +92,6 @@ export const MIGRATIONS: readonly string[] = [
     last_error TEXT,
     parked_at TEXT
   ) STRICT;
-  CREATE INDEX saf_lane ON saf_messages(kind, target, state, seq);
+  CREATE INDEX saf_lane ON saf_messages(kind, target, state, seq, bytes);
   `,
 ];

