@@ -10,6 +10,8 @@ import { attr, liveSite, pumpRepo, pumpVariables, until } from "./runtime-helper
 const RECONNECT_MS = 500;
 /** Connection attempts: at most one per reconnectIntervalMs, so per second at most this (one of slack for timing). */
 const ATTEMPTS_PER_S = 1000 / RECONNECT_MS + 1;
+/** Any one service, Publish included, at the tests' 100 ms publishing interval (docs/runtime.md). */
+const ANY_SERVICE_PER_S = 25;
 const SESSION_SERVICES = ["CreateSessionRequest", "ActivateSessionRequest", "CreateSubscriptionRequest"];
 
 let server: GitServer;
@@ -32,6 +34,9 @@ function expectBoundedRates(requests: RequestLog, since: number): void {
   // The runtime never republishes or transfers: a lost session is rebuilt (docs/runtime.md).
   expect(rates.RepublishRequest, "RepublishRequest per second").toBe(0);
   expect(rates.TransferSubscriptionsRequest, "TransferSubscriptionsRequest per second").toBe(0);
+  // Nothing else loops either: Publish, the busiest, is answered once per 100 ms publishing interval at most.
+  for (const n of requests.names())
+    expect(requests.maxPerWindow(n, since), `${n} per second`).toBeLessThanOrEqual(ANY_SERVICE_PER_S);
 }
 
 describe("OPC UA against servers that misbehave", () => {
