@@ -27,7 +27,7 @@ export interface SitePlan {
   stale: string[];
   /** rollout batch: compiled instances no batch has released yet. */
   unreleased: string[];
-  /** The site's data connections or shared scripts change. */
+  /** The site's site.json changes: data connections, shared scripts, integrations or branch names. */
   siteArtifactsChanged: boolean;
 }
 
