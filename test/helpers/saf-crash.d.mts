@@ -45,3 +45,15 @@ export declare function check(
   acked: Map<string, { target: string; nonce: string }>,
   requests: FaultServer["requests"],
 ): SafCrashCheck;
+
+export interface SafChild {
+  c: import("node:child_process").ChildProcess;
+  /** stdout lines but "ready": `ack <id> <target> <nonce>`, or "drained". */
+  lines: string[];
+  ready: Promise<void>;
+  exit: Promise<{ code: number | null; signal: string | null }>;
+  stderr(): string;
+}
+
+export declare function spawnSafChild(file: string, url: string, mode: "produce" | "drain", round: number): SafChild;
+export declare function integrity(file: string): { integrity: string; rows: number };

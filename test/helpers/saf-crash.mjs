@@ -12,7 +12,8 @@ import { prng } from "../../bench/generate.mjs";
 
 const CHILD = fileURLToPath(new URL("./saf-crash-child.mjs", import.meta.url));
 
-function integrity(file) {
+/** PRAGMA integrity_check and the message rows of a store, read-only. */
+export function integrity(file) {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     db.pragma("busy_timeout = 5000");
@@ -27,7 +28,8 @@ function integrity(file) {
   }
 }
 
-function child(file, url, mode, round) {
+/** The child site process: `produce` (enqueue without end) or `drain` (deliver, exit 0 once empty). */
+export function spawnSafChild(file, url, mode, round) {
   const c = spawn(process.execPath, [CHILD, file, url, mode, String(round)], { stdio: ["ignore", "pipe", "pipe"] });
   const lines = [];
   let stderr = "";
@@ -56,7 +58,7 @@ export async function runSafCrashRounds({ dir, server, rounds, seed, killWindowM
   const acked = new Map(); // id → { target, nonce }
   const results = [];
   for (let round = 1; round <= rounds; round++) {
-    const ch = child(file, server.url, "produce", round);
+    const ch = spawnSafChild(file, server.url, "produce", round);
     await ch.ready;
     const delayMs = killWindowMs[0] + Math.floor(rand() * (killWindowMs[1] - killWindowMs[0]));
     await new Promise((r) => setTimeout(r, delayMs));
@@ -82,7 +84,7 @@ export async function runSafCrashRounds({ dir, server, rounds, seed, killWindowM
     results.push(r);
     onRound?.(r, ch.stderr());
   }
-  const drain = child(file, server.url, "drain", rounds + 1);
+  const drain = spawnSafChild(file, server.url, "drain", rounds + 1);
   const timer = setTimeout(() => drain.c.kill("SIGKILL"), 120_000);
   const end = await drain.exit;
   clearTimeout(timer);

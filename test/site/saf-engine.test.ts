@@ -336,6 +336,22 @@ describe("targets, status and bounds", () => {
     expect(server.requests[0]!.key).toBe(id);
   });
 
+  it("a defined target whose kind has no deliverer holds its messages too (configured: false)", async () => {
+    const f = saf();
+    const ops = { kind: "notificationList" as const, name: "Operators", retry: { intervalMs: 10, maxAttempts: 1 } };
+    f.engine.setTargets([ops, system("Mes")]);
+    f.engine.start();
+    f.engine.enqueue({ target: ops, label: "Pump down", payload: { subject: "Pump down", body: "P1" } });
+    await sleep(100);
+    expect(f.engine.status().find((s) => s.name === "Operators")).toMatchObject({
+      queued: 1,
+      parked: 0,
+      configured: false,
+    });
+    expect(f.engine.status().find((s) => s.name === "Mes")).toMatchObject({ queued: 0, configured: true });
+    expect(f.engine.parked()).toEqual([]);
+  });
+
   it("at most maxPerSecond attempts a second per target", async () => {
     const f = saf();
     f.engine.setTargets([system("Mes", { maxPerSecond: 20 })]);

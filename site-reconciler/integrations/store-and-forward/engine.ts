@@ -312,7 +312,7 @@ export class StoreAndForward {
         parked: c?.parked ?? 0,
         oldestQueuedAt: queued > 0 ? this.#q.oldestQueued(t) : null,
         bytes: c?.bytes ?? 0,
-        configured: this.#targets.has(k),
+        configured: this.#targets.has(k) && this.#deliverers[t.kind] !== undefined,
       });
     }
     return out;

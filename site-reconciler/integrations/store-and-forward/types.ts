@@ -94,7 +94,10 @@ export interface TargetStatus extends TargetRef {
   oldestQueuedAt: string | null;
   /** Payload bytes of its queued and parked messages. */
   bytes: number;
-  /** Whether site.json defines the target; messages of an unknown target are held, neither sent nor parked. */
+  /**
+   * Whether the site can deliver to it: site.json defines it and its kind has a deliverer. Messages of a target
+   * that is not are held, neither sent nor parked.
+   */
   configured: boolean;
 }
 
