@@ -150,7 +150,12 @@ export function buildSiteArtifacts(
     apiVersion: API_VERSION,
     kind: "SiteArtifacts" as const,
     site: site.doc.data.name,
-    branches: { deployBranch: branches.deployBranch, statusBranchPrefix: branches.statusBranchPrefix },
+    // Only names other than the defaults are written (absent means the defaults): a repo that keeps them has the
+    // site.json, and the hashes, it had before branch names travelled.
+    ...(branches.deployBranch !== DEFAULT_BRANCHES.deployBranch ||
+    branches.statusBranchPrefix !== DEFAULT_BRANCHES.statusBranchPrefix
+      ? { branches: { deployBranch: branches.deployBranch, statusBranchPrefix: branches.statusBranchPrefix } }
+      : {}),
     dataConnections,
     sharedScripts,
     ...integrationArtifacts(site.doc.data, site.integrations),
