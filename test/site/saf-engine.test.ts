@@ -187,6 +187,34 @@ describe("parking, retry and discard", () => {
     expect(f.engine.counters.discarded).toBe(1);
   });
 
+  it("matchParked selects parked messages by target, label, instance and parkedBefore (a ParkedMessages match)", async () => {
+    let now = Date.parse("2026-04-21T05:00:00Z");
+    const f = saf({ now: () => new Date(now) });
+    f.engine.setTargets([system("Mes", { retry: { intervalMs: 10, maxAttempts: 1 } }), system("Erp")]);
+    server.behave(() => ({ status: 400 }));
+    const m = (target: string, label: string, instance: string) => ({
+      target: { kind: "externalSystem" as const, name: target },
+      label,
+      instance,
+      payload: post(`${server.url}/x`, 1),
+    });
+    const [a, b] = f.engine.enqueueMany([m("Mes", "ReportCount", "F1"), m("Mes", "ReportAlarm", "F2")]);
+    f.engine.start();
+    await until(() => f.engine.parked().length === 2, 5_000, "two parked");
+    now = Date.parse("2026-04-21T07:00:00Z");
+    const [c] = f.engine.enqueueMany([m("Erp", "ReportCount", "F1")]);
+    const queued = f.engine.enqueue(m("Mes", "ReportCount", "F1"));
+    await until(() => f.engine.parked().length === 4, 5_000, "four parked");
+    f.engine.retry([queued]); // back in its lane: no longer parked, so never matched while queued
+    server.behave(() => ({ hang: true }));
+    expect(f.engine.matchParked({ target: "Mes" })).toEqual([a, b]);
+    expect(f.engine.matchParked({ label: "ReportCount" })).toEqual([a, c]);
+    expect(f.engine.matchParked({ label: "ReportCount", instance: "F1", target: "Erp" })).toEqual([c]);
+    expect(f.engine.matchParked({ parkedBefore: "2026-04-21T08:00:00+02:00" })).toEqual([a, b]);
+    expect(f.engine.matchParked({ parkedBefore: "2026-04-21T06:00:00Z", instance: "F2" })).toEqual([b]);
+    expect(() => f.engine.matchParked({ parkedBefore: "yesterday" })).toThrow(InvalidMessageError);
+  });
+
   it("parked messages outlive their instance's deletion and a restart", async () => {
     const f = saf();
     f.store.apply({

@@ -11,6 +11,7 @@ import {
   InvalidMessageError,
   type Message,
   type Outcome,
+  type ParkedMatch,
   type ParkedMessage,
   StoreFullError,
   TARGET_KINDS,
@@ -41,7 +42,7 @@ export interface EngineOptions {
 export interface SafCounters {
   enqueued: number;
   delivered: number;
-  /** Attempts that failed transiently (the message stays queued, or is parked after maxAttempts). */
+  /** Transient failures after which the message stayed queued for another attempt (the last one parks it). */
   failedAttempts: number;
   parked: number;
   retried: number;
@@ -64,9 +65,12 @@ interface Count {
   bytes: number;
 }
 
-/** Messages per lane read at once; also the most a lane redelivers after a crash beyond its in-flight one. */
+/** Messages per lane read at once: one short SELECT per window. */
 const WINDOW = 64;
-/** Delivered messages are deleted in batches: one commit per this many, or per ACK_DELAY_MS. */
+/**
+ * Delivered messages are deleted in batches: one commit per this many, or per ACK_DELAY_MS. A crash redelivers at
+ * most these (and the attempts in flight).
+ */
 const ACK_BATCH = 256;
 const ACK_DELAY_MS = 20;
 /** Message ids are sent as a header: a token's characters only. */
@@ -326,6 +330,23 @@ export class StoreAndForward {
   /** Parked messages, oldest first (never their payloads). */
   parked(opts: { limit?: number; target?: TargetRef } = {}): ParkedMessage[] {
     return this.#q.parked(opts.limit ?? 1000, opts.target);
+  }
+
+  /** Ids of the parked messages a ParkedMessages document's `match` selects, for retry or discard. */
+  matchParked(match: ParkedMatch): string[] {
+    let parkedBefore: string | null = null;
+    if (match.parkedBefore != null) {
+      const t = Date.parse(match.parkedBefore);
+      if (Number.isNaN(t))
+        throw new InvalidMessageError(`parkedBefore ${JSON.stringify(match.parkedBefore)} is not a time`);
+      parkedBefore = new Date(t).toISOString();
+    }
+    return this.#q.matchParked({
+      target: match.target ?? null,
+      label: match.label ?? null,
+      instance: match.instance ?? null,
+      parkedBefore,
+    });
   }
 
   /** Operator: parked messages back to their lanes with a fresh attempt count, ahead of what was enqueued later. */

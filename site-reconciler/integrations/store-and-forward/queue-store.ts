@@ -129,6 +129,20 @@ export class QueueStore {
     return out;
   }
 
+  /** Ids of the parked messages matching every given field, oldest first. parkedBefore: an ISO UTC time. */
+  matchParked(m: {
+    target: string | null;
+    label: string | null;
+    instance: string | null;
+    parkedBefore: string | null;
+  }): string[] {
+    return (
+      this.#s(
+        "SELECT id FROM saf_messages WHERE state = 'parked' AND (@target IS NULL OR target = @target) AND (@label IS NULL OR label = @label) AND (@instance IS NULL OR instance = @instance) AND (@parkedBefore IS NULL OR parked_at < @parkedBefore) ORDER BY seq",
+      ).all(m) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
   allParked(): Counted[] {
     return this.#s(
       "SELECT id, kind, target AS name, state, bytes FROM saf_messages WHERE state = 'parked'",

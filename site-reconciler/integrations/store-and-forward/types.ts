@@ -113,6 +113,18 @@ export interface ParkedMessage extends TargetRef {
   parkedAt: string;
 }
 
+/**
+ * Parked messages by what they are (a ParkedMessages document's `match`): every field given must match. target is a
+ * name of any kind; label is the method (or the subject) the message was enqueued with.
+ */
+export interface ParkedMatch {
+  target?: string | null;
+  label?: string | null;
+  instance?: string | null;
+  /** ISO 8601, UTC or with an offset: parked strictly before it. */
+  parkedBefore?: string | null;
+}
+
 /** Caps per site (Site.storeAndForward); queued and parked messages both count. */
 export interface Caps {
   maxMessages: number;
