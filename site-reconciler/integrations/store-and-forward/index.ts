@@ -9,4 +9,5 @@ export {
   type SafLogger,
   StoreAndForward,
 } from "./engine.js";
+export { safMetrics } from "./metrics.js";
 export * from "./types.js";
