@@ -10,4 +10,5 @@ export {
   StoreAndForward,
 } from "./engine.js";
 export { safMetrics } from "./metrics.js";
+export { targetsFromArtifacts } from "./targets.js";
 export * from "./types.js";

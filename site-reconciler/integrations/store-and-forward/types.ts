@@ -31,6 +31,8 @@ export interface TargetConfig extends TargetRef {
   maxPerSecond?: number;
   /** ExternalSystem only. */
   auth?: HttpAuth;
+  /** The target's entry of site.json as it is, for deliverers that need more of it (an SMTP server, a database). */
+  document?: unknown;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
