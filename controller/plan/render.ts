@@ -34,7 +34,8 @@ export function renderPlanText(p: Plan, c: Palette): string {
   for (const s of p.sites) {
     if (!hasNews(s)) continue;
     out.push("", c.bold(s.site));
-    if (s.siteArtifactsChanged) out.push(`  ~ site.json (data connections, shared scripts, integrations or branch names)`);
+    if (s.siteArtifactsChanged)
+      out.push(`  ~ site.json (data connections, shared scripts, integrations or branch names)`);
     for (const i of s.added) out.push(c.green(`  + ${i.name}`) + (i.batch ? c.dim(`  (batch ${i.batch})`) : ""));
     for (const i of s.removed) out.push(c.red(`  - ${i.name}`) + (i.batch ? c.dim(`  (batch ${i.batch})`) : ""));
     for (const i of s.changed) {
@@ -63,7 +64,8 @@ function siteMarkdown(s: SitePlan): string[] {
     rows.push(`| ✏️ | \`${i.name}\` | ${shown.join("<br>")}${i.batch ? `<br>(batch \`${i.batch}\`)` : ""} |`);
   }
   const out = [`#### ${s.site}`];
-  if (s.siteArtifactsChanged) out.push("", "_site.json changes: data connections, shared scripts, integrations or branch names._");
+  if (s.siteArtifactsChanged)
+    out.push("", "_site.json changes: data connections, shared scripts, integrations or branch names._");
   if (rows.length) out.push("", "| | instance | member-level changes |", "|---|---|---|", ...rows);
   if (s.stale.length)
     out.push(
