@@ -544,3 +544,30 @@ describe("submit: group commit", () => {
     expect(f.engine.counters.refusedFull).toBe(2);
   });
 });
+
+describe("a store that refuses writes (disk full, read-only)", () => {
+  it("delivery pauses and retries, nothing is lost or crashes, and everything is delivered once it accepts writes again", async () => {
+    const warnings: string[] = [];
+    const f = saf({ log: { info: () => undefined, warn: (_o, m) => warnings.push(m) } });
+    f.engine.setTargets([system("Mes")]);
+    server.behave(() => ({ status: 200, delayMs: 5 }));
+    const ids = f.engine.enqueueMany(Array.from({ length: 40 }, (_, n) => msg("Mes", { n })));
+    f.engine.start();
+    await until(() => server.requests.length >= 5, 5_000, "first deliveries");
+    f.store.db.pragma("query_only = ON");
+    await until(() => f.engine.counters.storeErrors > 0, 5_000, "a refused write");
+    // An enqueue now is the caller's error, and nothing is counted as stored.
+    const before = f.engine.totals().messages;
+    expect(() => f.engine.enqueue(msg("Mes", { n: 99 }))).toThrow(/readonly/);
+    expect(f.engine.totals().messages).toBe(before);
+    await sleep(300);
+    f.store.db.pragma("query_only = OFF");
+    await until(() => f.engine.totals().messages === 0, 10_000, "everything delivered");
+    const keys = server.requests.map((r) => r.key);
+    expect(new Set(keys)).toEqual(new Set(ids));
+    // Deliveries whose deletion was refused may be sent again, always with their own key.
+    for (const r of server.requests) expect(ids[(r.body as { n: number }).n]).toBe(r.key);
+    expect(f.store.db.prepare("SELECT count(*) AS n FROM saf_messages").get()).toEqual({ n: 0 });
+    expect(warnings.some((w) => w.includes("failed"))).toBe(true);
+  });
+});

@@ -49,6 +49,8 @@ export interface SafCounters {
   discarded: number;
   /** Enqueues refused by the caps. */
   refusedFull: number;
+  /** Writes of delivery state that failed (disk full, a read-only file): retried, the messages stay queued. */
+  storeErrors: number;
 }
 
 export interface OperatorResult {
@@ -73,6 +75,8 @@ const WINDOW = 64;
  */
 const ACK_BATCH = 256;
 const ACK_DELAY_MS = 20;
+/** After a failed write of delivery state, lanes and deletions wait this long before trying again. */
+const STORE_RETRY_MS = 1000;
 /** Message ids are sent as a header: a token's characters only. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -100,6 +104,8 @@ export class StoreAndForward {
   #pendingAcks: Message[] = [];
   #batch: { input: EnqueueInput; resolve: (id: string) => void; reject: (e: unknown) => void }[] = [];
   #ackTimer: NodeJS.Timeout | undefined;
+  /** The last commit of deliveries failed. */
+  #ackFailed = false;
   #stop: AbortController | null = null;
   readonly counters: SafCounters = {
     enqueued: 0,
@@ -109,6 +115,7 @@ export class StoreAndForward {
     retried: 0,
     discarded: 0,
     refusedFull: 0,
+    storeErrors: 0,
   };
 
   constructor(o: EngineOptions) {
@@ -298,7 +305,8 @@ export class StoreAndForward {
     await Promise.all([...this.#lanes.values()].map((l) => l.done));
     this.#lanes.clear();
     this.#stop = null;
-    this.#flushAcks();
+    // What cannot be committed now stays queued in the store, and is delivered again after the restart.
+    if (!this.#flushAcks()) this.#pendingAcks = [];
   }
 
   /** Queue and parked state per target: every target with messages, and every defined one. */
@@ -435,23 +443,46 @@ export class StoreAndForward {
     else this.#ackTimer ??= setTimeout(() => this.#flushAcks(), ACK_DELAY_MS);
   }
 
-  /** @internal */ flushAcks(): void {
-    this.#flushAcks();
+  /** @internal Whether every delivery seen is committed; false when the store refused the last try. */
+  flushAcks(): boolean {
+    return this.#flushAcks();
   }
 
-  #flushAcks(): void {
+  /** @internal Deliveries pile up uncommitted: the lanes pause rather than send what a restart would send again. */
+  backedUp(): boolean {
+    return this.#pendingAcks.length >= ACK_BATCH && this.#ackFailed;
+  }
+
+  /** Never throws: it runs from a timer too. A failed commit keeps the deliveries pending and tries again later. */
+  #flushAcks(): boolean {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     const acks = this.#pendingAcks;
-    if (!acks.length) return;
+    if (!acks.length) return true;
     this.#pendingAcks = [];
-    this.#q.delivered(acks.map((m) => m.seq));
+    try {
+      this.#q.delivered(acks.map((m) => m.seq));
+    } catch (e) {
+      this.#pendingAcks = acks.concat(this.#pendingAcks);
+      this.#ackFailed = true;
+      this.storeError(e, "committing deliveries");
+      if (this.#stop) this.#ackTimer = setTimeout(() => this.#flushAcks(), STORE_RETRY_MS);
+      return false;
+    }
+    this.#ackFailed = false;
     for (const m of acks) this.#forget({ kind: m.kind, name: m.target, bytes: m.bytes }, "queued");
+    return true;
+  }
+
+  /** @internal A write of delivery state failed: counted and logged; the caller retries after STORE_RETRY_MS. */
+  storeError(e: unknown, doing: string): void {
+    this.counters.storeErrors++;
+    this.#log?.warn({ error: e instanceof Error ? e.message : String(e) }, `store-and-forward: ${doing} failed`);
   }
 
   /** @internal */ failed(m: Message, error: string): void {
-    this.counters.failedAttempts++;
     this.#q.failed(m.seq, m.attempts, error, this.#now().toISOString());
+    this.counters.failedAttempts++;
   }
 
   /** @internal */ park(m: Message, error: string, reason: "permanent" | "max-attempts"): void {
@@ -518,54 +549,70 @@ class Lane {
     // Lanes start from the event loop, never inside the caller's enqueue.
     await Promise.resolve();
     while (!this.stop.aborted) {
-      const cfg = this.engine.config(this.target);
-      if (!cfg) {
+      try {
+        await this.#step();
+      } catch (e) {
+        // A read or write of the store failed (disk full, I/O error): start again from what the store holds.
+        this.engine.storeError(e, `delivering to ${this.target.kind} ${this.target.name}`);
+        this.#reread = true;
+        await this.#waiter.wait(STORE_RETRY_MS, this.stop);
+      }
+    }
+  }
+
+  /** One turn of the lane: a wait, or one attempt and what follows from it. Store errors are thrown. */
+  async #step(): Promise<void> {
+    if (this.engine.backedUp()) {
+      await this.#waiter.wait(STORE_RETRY_MS, this.stop);
+      return;
+    }
+    const cfg = this.engine.config(this.target);
+    if (!cfg) {
+      await this.#idleWait();
+      return;
+    }
+    if (this.#reread) {
+      // Deliveries not yet committed are still queued rows: commit them before reading from the start.
+      if (!this.engine.flushAcks()) throw new Error("deliveries could not be committed");
+      this.#reread = false;
+      this.#window = [];
+      this.#lastSeq = 0;
+    }
+    if (!this.#window.length) {
+      this.#window = this.engine.head(this.target, this.#lastSeq);
+      const last = this.#window.at(-1);
+      if (!last) {
         await this.#idleWait();
-        continue;
+        return;
       }
-      if (this.#reread) {
-        // Deliveries not yet committed are still queued rows: commit them before reading from the start.
-        this.engine.flushAcks();
-        this.#reread = false;
-        this.#window = [];
-        this.#lastSeq = 0;
-      }
-      if (!this.#window.length) {
-        this.#window = this.engine.head(this.target, this.#lastSeq);
-        const last = this.#window.at(-1);
-        if (!last) {
-          await this.#idleWait();
-          continue;
-        }
-        this.#lastSeq = last.seq;
-      }
-      const m = this.#window[0]!;
-      const rate = this.#limiter(cfg.target.maxPerSecond ?? DEFAULT_MAX_PER_SECOND);
-      const wait = rate.wait(performance.now());
-      if (wait > 0) {
-        await this.#waiter.wait(wait, this.stop);
-        continue;
-      }
-      rate.take(performance.now());
-      const out = await attempt(cfg.deliverer, m, cfg.target, this.stop);
-      // Stopped mid-attempt: the message stays queued as it was, and is sent again after the restart.
-      if (this.stop.aborted) break;
-      if (out.ok) {
-        this.#window.shift();
-        this.engine.delivered(m);
-        continue;
-      }
-      m.attempts++;
-      if (!out.transient) {
-        this.#window.shift();
-        this.engine.park(m, out.error, "permanent");
-      } else if (m.attempts >= cfg.target.retry.maxAttempts) {
-        this.#window.shift();
-        this.engine.park(m, out.error, "max-attempts");
-      } else {
-        this.engine.failed(m, out.error);
-        await this.#waiter.wait(cfg.target.retry.intervalMs, this.stop);
-      }
+      this.#lastSeq = last.seq;
+    }
+    const m = this.#window[0]!;
+    const rate = this.#limiter(cfg.target.maxPerSecond ?? DEFAULT_MAX_PER_SECOND);
+    const wait = rate.wait(performance.now());
+    if (wait > 0) {
+      await this.#waiter.wait(wait, this.stop);
+      return;
+    }
+    rate.take(performance.now());
+    const out = await attempt(cfg.deliverer, m, cfg.target, this.stop);
+    // Stopped mid-attempt: the message stays queued as it was, and is sent again after the restart.
+    if (this.stop.aborted) return;
+    if (out.ok) {
+      this.#window.shift();
+      this.engine.delivered(m);
+      return;
+    }
+    m.attempts++;
+    if (!out.transient) {
+      this.#window.shift();
+      this.engine.park(m, out.error, "permanent");
+    } else if (m.attempts >= cfg.target.retry.maxAttempts) {
+      this.#window.shift();
+      this.engine.park(m, out.error, "max-attempts");
+    } else {
+      this.engine.failed(m, out.error);
+      await this.#waiter.wait(cfg.target.retry.intervalMs, this.stop);
     }
   }
 

@@ -15,6 +15,7 @@ const COUNTERS: readonly [name: string, counter: keyof SafCounters, help: string
   ["retried", "retried", "Parked store-and-forward messages an operator queued again"],
   ["discarded", "discarded", "Parked store-and-forward messages an operator discarded"],
   ["refused_full", "refusedFull", "Store-and-forward messages refused because the store was full"],
+  ["store_errors", "storeErrors", "Store-and-forward writes of delivery state that failed and were retried"],
 ];
 
 /**
