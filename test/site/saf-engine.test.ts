@@ -152,7 +152,7 @@ describe("parking, retry and discard", () => {
     expect(f.engine.parked().map((p) => p.id)).toEqual(ids);
     server.requests.length = 0;
     server.behave(OK);
-    const r = f.engine.retry([ids[1]!, "no-such-id"]);
+    const r = await f.engine.retry([ids[1]!, "no-such-id"]);
     expect(r).toEqual({ done: [ids[1]], notParked: [], unknown: ["no-such-id"] });
     await until(() => server.requests.length === 1, 5_000, "retried delivery");
     expect(server.requests[0]!.key).toBe(ids[1]);
@@ -161,9 +161,9 @@ describe("parking, retry and discard", () => {
     server.behave(() => ({ hang: true }));
     const later = f.engine.enqueue(msg("Mes", { n: 4 }));
     await until(() => server.requests.length === 2, 5_000, "the later one in flight");
-    expect(f.engine.retry([later])).toEqual({ done: [], notParked: [later], unknown: [] });
+    expect(await f.engine.retry([later])).toEqual({ done: [], notParked: [later], unknown: [] });
     server.behave(OK);
-    expect(f.engine.retry("all").done.sort()).toEqual([ids[0], ids[2]].sort());
+    expect((await f.engine.retry("all")).done.sort()).toEqual([ids[0], ids[2]].sort());
     // The attempt in flight ends first (it times out and, at maxAttempts 1, parks); then the retried ones, in order.
     await until(() => server.requests.length === 4 && f.engine.parked().length === 1, 5_000, "retried deliveries");
     expect(server.requests.map((r) => r.key)).toEqual([ids[1], later, ids[0], ids[2]]);
@@ -179,7 +179,11 @@ describe("parking, retry and discard", () => {
     const queued = f.engine.enqueue(msg("Erp", { n: 2 }, "/slow"));
     f.engine.start();
     await until(() => f.engine.parked().length === 1, 5_000, "parking");
-    expect(f.engine.discard([bad, queued, "nope"])).toEqual({ done: [bad], notParked: [queued], unknown: ["nope"] });
+    expect(await f.engine.discard([bad, queued, "nope"])).toEqual({
+      done: [bad],
+      notParked: [queued],
+      unknown: ["nope"],
+    });
     expect(f.engine.parked()).toEqual([]);
     expect(f.engine.totals().messages).toBe(1);
     const row = f.store.db.prepare("SELECT id, state FROM saf_messages").all();
@@ -205,7 +209,7 @@ describe("parking, retry and discard", () => {
     const [c] = f.engine.enqueueMany([m("Erp", "ReportCount", "F1")]);
     const queued = f.engine.enqueue(m("Mes", "ReportCount", "F1"));
     await until(() => f.engine.parked().length === 4, 5_000, "four parked");
-    f.engine.retry([queued]); // back in its lane: no longer parked, so never matched while queued
+    await f.engine.retry([queued]); // back in its lane: no longer parked, so never matched while queued
     server.behave(() => ({ hang: true }));
     expect(f.engine.matchParked({ target: "Mes" })).toEqual([a, b]);
     expect(f.engine.matchParked({ label: "ReportCount" })).toEqual([a, c]);
@@ -437,7 +441,7 @@ describe("secrets and what is stored", () => {
       f.secrets.set("MES_KEY", canary);
       // A receiver that echoes the credential in its error body: lastError masks it.
       server.behave((r) => ({ status: 400, body: JSON.stringify(r.headers) }));
-      f.engine.retry("all");
+      await f.engine.retry("all");
       await until(() => server.requests.length === 1 && f.engine.parked()[0]?.attempts === 1, 5_000, "attempt");
       const h = server.requests[0]!.headers;
       if (auth!.type === "apiKey") expect(h["x-api-key"]).toBe(canary);
@@ -569,5 +573,37 @@ describe("a store that refuses writes (disk full, read-only)", () => {
     for (const r of server.requests) expect(ids[(r.body as { n: number }).n]).toBe(r.key);
     expect(f.store.db.prepare("SELECT count(*) AS n FROM saf_messages").get()).toEqual({ n: 0 });
     expect(warnings.some((w) => w.includes("failed"))).toBe(true);
+  });
+});
+
+describe("operators on a full store", () => {
+  it("retry and discard of thousands go in chunks with the event loop free in between, and count exactly", async () => {
+    const f = saf();
+    const N = 5_000;
+    const ids = f.engine.enqueueMany(Array.from({ length: N }, (_, n) => msg(n % 2 ? "Mes" : "Erp", { n })));
+    f.store.db.exec("UPDATE saf_messages SET state = 'parked', parked_at = '2026-01-01T00:00:00.000Z'");
+    await f.restart();
+    expect(f.engine.status().map((s) => [s.name, s.queued, s.parked])).toEqual([
+      ["Erp", 0, N / 2],
+      ["Mes", 0, N / 2],
+    ]);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const discarded = await f.engine.discard(ids.filter((_, n) => n % 5 === 0));
+    const retried = await f.engine.retry("all");
+    clearInterval(timer);
+    expect(discarded.done).toHaveLength(N / 5);
+    expect(retried.done).toHaveLength(N - N / 5);
+    expect(new Set([...discarded.done, ...retried.done]).size).toBe(N);
+    // Timers ran between the chunks (5 of discard, 4 of retry).
+    expect(ticks).toBeGreaterThan(2);
+    expect(f.engine.totals().messages).toBe(N - N / 5);
+    expect(f.engine.status().map((s) => [s.name, s.queued, s.parked])).toEqual([
+      ["Erp", N / 2 - N / 10, 0],
+      ["Mes", N / 2 - N / 10, 0],
+    ]);
+    const rows = f.store.db.prepare("SELECT state, count(*) AS n FROM saf_messages GROUP BY state").all();
+    expect(rows).toEqual([{ state: "queued", n: N - N / 5 }]);
+    expect(await f.engine.retry("all")).toEqual({ done: [], notParked: [], unknown: [] });
   });
 });

@@ -77,6 +77,8 @@ const ACK_BATCH = 256;
 const ACK_DELAY_MS = 20;
 /** After a failed write of delivery state, lanes and deletions wait this long before trying again. */
 const STORE_RETRY_MS = 1000;
+/** Messages per transaction of an operator's retry or discard. */
+const OPERATOR_CHUNK = 1000;
 /** Message ids are sent as a header: a token's characters only. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -357,42 +359,92 @@ export class StoreAndForward {
     });
   }
 
-  /** Operator: parked messages back to their lanes with a fresh attempt count, ahead of what was enqueued later. */
-  retry(ids: readonly string[] | "all"): OperatorResult {
-    const r = this.#select(ids);
-    const n = this.#q.requeue(r.parked.map((m) => m.id));
-    if (n !== r.parked.length) throw new Error(`retry changed ${n} of ${r.parked.length} messages`);
-    for (const m of r.parked) {
-      const c = this.#count(m);
-      c.parked--;
-      c.queued++;
-      this.counters.retried++;
-      if (this.#stop) this.#lane(m).requeued();
-      else this.#lanes.get(keyOf(m))?.requeued();
+  /**
+   * Operator: parked messages back to their lanes with a fresh attempt count, ahead of what was enqueued later. Done
+   * in transactions of OPERATOR_CHUNK messages with the event loop free in between, so "all" of a full store never
+   * holds the site for long; a crash part-way leaves some retried and the rest parked, and running it again finishes.
+   */
+  retry(ids: readonly string[] | "all"): Promise<OperatorResult> {
+    return this.#operate(ids, "retry");
+  }
+
+  /** Operator: deletes parked messages, in chunks like retry. Queued ones are never discarded. */
+  discard(ids: readonly string[] | "all"): Promise<OperatorResult> {
+    return this.#operate(ids, "discard");
+  }
+
+  async #operate(ids: readonly string[] | "all", action: "retry" | "discard"): Promise<OperatorResult> {
+    const out: OperatorResult = { done: [], notParked: [], unknown: [] };
+    const next = this.#chunks(ids, out);
+    for (let first = true; ; first = false) {
+      if (!first) await new Promise((r) => setImmediate(r));
+      // Read and write of one chunk in one synchronous step: nothing can change those messages in between.
+      const parked = next();
+      if (!parked) break;
+      const chunk = parked.map((m) => m.id);
+      const n = action === "retry" ? this.#q.requeue(chunk) : this.#q.discard(chunk);
+      if (n !== chunk.length) throw new Error(`${action} changed ${n} of ${chunk.length} messages`);
+      for (const m of parked) {
+        if (action === "discard") this.#forget(m, "parked");
+        else {
+          const c = this.#count(m);
+          c.parked--;
+          c.queued++;
+          if (this.#stop) this.#lane(m).requeued();
+          else this.#lanes.get(keyOf(m))?.requeued();
+        }
+      }
+      this.counters[action === "retry" ? "retried" : "discarded"] += n;
+      out.done.push(...chunk);
     }
-    if (r.parked.length) this.#log?.info({ ids: r.parked.map((m) => m.id) }, "parked messages retried");
-    return { done: r.parked.map((m) => m.id), notParked: r.notParked, unknown: r.unknown };
+    if (out.done.length)
+      this.#log?.info(
+        { count: out.done.length, ids: out.done.slice(0, 100) },
+        `parked messages ${action === "retry" ? "retried" : "discarded"}`,
+      );
+    return out;
   }
 
-  /** Operator: deletes parked messages. Queued ones are never discarded. */
-  discard(ids: readonly string[] | "all"): OperatorResult {
-    const r = this.#select(ids);
-    const n = this.#q.discard(r.parked.map((m) => m.id));
-    if (n !== r.parked.length) throw new Error(`discard removed ${n} of ${r.parked.length} messages`);
-    for (const m of r.parked) this.#forget(m, "parked");
-    this.counters.discarded += n;
-    if (n) this.#log?.info({ ids: r.parked.map((m) => m.id) }, "parked messages discarded");
-    return { done: r.parked.map((m) => m.id), notParked: r.notParked, unknown: r.unknown };
-  }
-
-  #select(ids: readonly string[] | "all"): { parked: Counted[]; notParked: string[]; unknown: string[] } {
-    if (ids === "all") return { parked: this.#q.allParked(), notParked: [], unknown: [] };
+  /**
+   * A reader of the parked messages to act on, OPERATOR_CHUNK at a time (null when done); ids that are queued or
+   * unknown go into out. "all" pages each target through the lane index.
+   */
+  #chunks(ids: readonly string[] | "all", out: OperatorResult): () => Counted[] | null {
+    if (ids === "all") {
+      const targets = [...this.#counts.values()]
+        .filter((c) => c.parked > 0)
+        .map((c) => ({ kind: c.kind, name: c.name }));
+      let after = 0;
+      return () => {
+        for (;;) {
+          const t = targets[0];
+          if (!t) return null;
+          const page = this.#q.parkedPage(t, after, OPERATOR_CHUNK);
+          if (page.length === OPERATOR_CHUNK) after = page.at(-1)!.seq;
+          else {
+            targets.shift();
+            after = 0;
+          }
+          if (page.length) return page;
+        }
+      };
+    }
     const uniq = [...new Set(ids)];
-    const found = new Map(this.#q.byIds(uniq).map((m) => [m.id, m]));
-    return {
-      parked: uniq.flatMap((id) => (found.get(id)?.state === "parked" ? [found.get(id)!] : [])),
-      notParked: uniq.filter((id) => found.get(id)?.state === "queued"),
-      unknown: uniq.filter((id) => !found.has(id)),
+    let i = 0;
+    return () => {
+      while (i < uniq.length) {
+        const part = uniq.slice(i, (i += OPERATOR_CHUNK));
+        const found = new Map(this.#q.byIds(part).map((m) => [m.id, m]));
+        const parked: Counted[] = [];
+        for (const id of part) {
+          const m = found.get(id);
+          if (!m) out.unknown.push(id);
+          else if (m.state === "queued") out.notParked.push(id);
+          else parked.push(m);
+        }
+        if (parked.length) return parked;
+      }
+      return null;
     };
   }
 

@@ -143,23 +143,36 @@ export class QueueStore {
     ).map((r) => r.id);
   }
 
-  allParked(): Counted[] {
+  /** The next parked messages of a target after seq `after`, in seq order (the lane index pages them). */
+  parkedPage(t: TargetRef, after: number, limit: number): (Counted & { seq: number })[] {
     return this.#s(
-      "SELECT id, kind, target AS name, state, bytes FROM saf_messages WHERE state = 'parked'",
-    ).all() as Counted[];
+      "SELECT seq, id, kind, target AS name, state, bytes FROM saf_messages WHERE kind = ? AND target = ? AND state = 'parked' AND seq > ? ORDER BY seq LIMIT ?",
+    ).all(t.kind, t.name, after, limit) as (Counted & { seq: number })[];
   }
 
   /** Parked → queued with a fresh attempt count; keeps its seq, so it is next in its lane. One transaction. */
   requeue(ids: readonly string[]): number {
-    const up = this.#s(
-      "UPDATE saf_messages SET state = 'queued', attempts = 0, parked_at = NULL WHERE id = ? AND state = 'parked'",
+    return this.#chunked(
+      ids,
+      (marks) =>
+        `UPDATE saf_messages SET state = 'queued', attempts = 0, parked_at = NULL WHERE state = 'parked' AND id IN (${marks})`,
     );
-    return this.#db.transaction(() => ids.reduce((n, id) => n + up.run(id).changes, 0))();
   }
 
   /** Deletes parked messages; one transaction. */
   discard(ids: readonly string[]): number {
-    const del = this.#s("DELETE FROM saf_messages WHERE id = ? AND state = 'parked'");
-    return this.#db.transaction(() => ids.reduce((n, id) => n + del.run(id).changes, 0))();
+    return this.#chunked(ids, (marks) => `DELETE FROM saf_messages WHERE state = 'parked' AND id IN (${marks})`);
+  }
+
+  /** One statement per CHUNK ids (prepared once per chunk size), all in one transaction; the rows changed. */
+  #chunked(ids: readonly string[], sql: (marks: string) => string): number {
+    return this.#db.transaction(() => {
+      let n = 0;
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const part = ids.slice(i, i + CHUNK);
+        n += this.#s(sql(part.map(() => "?").join(","))).run(...part).changes;
+      }
+      return n;
+    })();
   }
 }
