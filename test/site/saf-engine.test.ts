@@ -217,6 +217,22 @@ describe("parking, retry and discard", () => {
     expect(f.engine.matchParked({ parkedBefore: "2026-04-21T08:00:00+02:00" })).toEqual([a, b]);
     expect(f.engine.matchParked({ parkedBefore: "2026-04-21T06:00:00Z", instance: "F2" })).toEqual([b]);
     expect(() => f.engine.matchParked({ parkedBefore: "yesterday" })).toThrow(InvalidMessageError);
+    // The listing: every target's parked messages merged oldest first, at most limit, or one target's.
+    expect(f.engine.parked().map((p) => p.id)).toEqual([a, b, c]);
+    expect(f.engine.parked({ limit: 2 }).map((p) => p.id)).toEqual([a, b]);
+    expect(f.engine.parked({ target: { kind: "externalSystem", name: "Erp" } }).map((p) => p.id)).toEqual([c]);
+    expect(Object.keys(f.engine.parked()[0]!).sort()).toEqual([
+      "attempts",
+      "enqueuedAt",
+      "id",
+      "instance",
+      "kind",
+      "label",
+      "lastAttemptAt",
+      "lastError",
+      "name",
+      "parkedAt",
+    ]);
   });
 
   it("parked messages outlive their instance's deletion and a restart", async () => {

@@ -339,7 +339,14 @@ export class StoreAndForward {
 
   /** Parked messages, oldest first (never their payloads). */
   parked(opts: { limit?: number; target?: TargetRef } = {}): ParkedMessage[] {
-    return this.#q.parked(opts.limit ?? 1000, opts.target);
+    const limit = opts.limit ?? 1000;
+    // Per target through the lane index, then merged: never a scan of a table full of queued messages.
+    const targets = opts.target ? [opts.target] : [...this.#counts.values()].filter((c) => c.parked > 0);
+    const rows = targets.flatMap((t) => this.#q.parked(limit, t));
+    return rows
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map(({ seq: _, ...m }) => m);
   }
 
   /** Ids of the parked messages a ParkedMessages document's `match` selects, for retry or discard. */

@@ -100,17 +100,11 @@ export class QueueStore {
     return row?.at ?? null;
   }
 
-  /** Parked messages, oldest first, at most limit, never their payloads. */
-  parked(limit: number, target?: TargetRef): ParkedMessage[] {
-    const cols =
-      "id, kind, target AS name, label, instance, attempts, last_error AS lastError, enqueued_at AS enqueuedAt, last_attempt_at AS lastAttemptAt, parked_at AS parkedAt";
-    return (
-      target
-        ? this.#s(
-            `SELECT ${cols} FROM saf_messages WHERE kind = ? AND target = ? AND state = 'parked' ORDER BY seq LIMIT ?`,
-          ).all(target.kind, target.name, limit)
-        : this.#s(`SELECT ${cols} FROM saf_messages WHERE state = 'parked' ORDER BY seq LIMIT ?`).all(limit)
-    ) as ParkedMessage[];
+  /** A target's parked messages, oldest first, at most limit, never their payloads (through the lane index). */
+  parked(limit: number, target: TargetRef): (ParkedMessage & { seq: number })[] {
+    return this.#s(
+      "SELECT seq, id, kind, target AS name, label, instance, attempts, last_error AS lastError, enqueued_at AS enqueuedAt, last_attempt_at AS lastAttemptAt, parked_at AS parkedAt FROM saf_messages WHERE kind = ? AND target = ? AND state = 'parked' ORDER BY seq LIMIT ?",
+    ).all(target.kind, target.name, limit) as (ParkedMessage & { seq: number })[];
   }
 
   /** The messages with these ids, whatever their state. */
