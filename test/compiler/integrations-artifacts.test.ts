@@ -34,7 +34,6 @@ describe("site.json carries the integrations", () => {
       "apiVersion",
       "kind",
       "site",
-      "branches",
       "dataConnections",
       "sharedScripts",
       "revisionHash",
