@@ -2195,6 +2195,7 @@ export interface SiteStatus {
     [k: string]: InstanceStatus | undefined;
   };
   health: SiteHealth;
+  parked?: ParkedReport;
 }
 export interface InstanceStatus {
   /**
@@ -2250,6 +2251,12 @@ export interface SiteHealth {
   quality?: QualityCounts;
   alarms?: AlarmCounts;
   scripts?: ScriptCounts;
+  /**
+   * Store-and-forward per target, keyed kind/name (externalSystem/Mes, notificationList/Operators, databaseConnection/Historian): every target site.json defines and every target with stored messages. Absent when there are none.
+   */
+  storeAndForward?: {
+    [k: string]: TargetBacklog | undefined;
+  };
 }
 export interface ConnectionHealth {
   name: string;
@@ -2297,6 +2304,119 @@ export interface ScriptCounts {
   errors: number;
   timeouts: number;
   notLoaded: number;
+}
+export interface TargetBacklog {
+  /**
+   * Messages waiting for delivery.
+   */
+  queued: number;
+  /**
+   * Messages parked (a permanent failure, or maxAttempts) until an operator retries or discards them.
+   */
+  parked: number;
+  /**
+   * When the oldest queued message was enqueued; null when none is queued.
+   */
+  oldestQueuedAt: string | null;
+  /**
+   * Payload bytes of the queued and parked messages.
+   */
+  bytes: number;
+  /**
+   * false while the site holds the target's messages (site.json does not define it, or the site has no delivery for its kind): they are neither sent nor parked.
+   */
+  configured: boolean;
+}
+/**
+ * The site's parked store-and-forward messages (never a payload) and the ParkedMessages documents of its site.json it has applied. Absent when there are neither.
+ */
+export interface ParkedReport {
+  /**
+   * Parked messages on the site.
+   */
+  total: number;
+  /**
+   * The most recently enqueued parked messages, newest first, at most 100; total counts the rest too.
+   */
+  messages: ParkedMessageReport[];
+  /**
+   * Each ParkedMessages document revision of the applied site.json, once the site has applied it (once per revision).
+   */
+  actions: ParkedActionReport[];
+}
+export interface ParkedMessageReport {
+  /**
+   * The message id (its Idempotency-Key), as scadalink site parked retry and ParkedMessages ids take it.
+   */
+  id: string;
+  kind: "externalSystem" | "notificationList" | "databaseConnection";
+  target: string;
+  /**
+   * The method (or the subject) the message was enqueued with; never its payload.
+   */
+  label: string;
+  /**
+   * The instance whose script enqueued it.
+   */
+  instance: string | null;
+  attempts: number;
+  lastError: string | null;
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
+   */
+  enqueuedAt: string;
+  lastAttemptAt: string | null;
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
+   */
+  parkedAt: string;
+}
+export interface ParkedActionReport {
+  /**
+   * The ParkedMessages document.
+   */
+  name: string;
+  /**
+   * sha256: followed by the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of the document without this field.
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "RevisionHash".
+   */
+  revisionHash: string;
+  action: "retry" | "discard";
+  /**
+   * UTC time, ISO 8601 (e.g. 2026-04-20T08:15:00.000Z).
+   *
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "Timestamp".
+   */
+  appliedAt: string;
+  /**
+   * The deploy commit the site had applied when it acted.
+   */
+  deployCommit: string | null;
+  /**
+   * Messages the document named (ids) or its match selected.
+   */
+  selected: number;
+  /**
+   * Messages retried or discarded.
+   */
+  done: number;
+  /**
+   * Named ids that were queued, not parked: left as they were.
+   */
+  notParked: number;
+  /**
+   * Named ids the site does not hold (delivered, discarded, or never stored).
+   */
+  unknown: number;
 }
 /**
  * A plant or station that runs one site reconciler: its areas, its data connections (OPC UA servers), the integrations it gets and the bounds of its store-and-forward store. Credentials are named, never written here.

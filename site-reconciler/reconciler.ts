@@ -25,6 +25,8 @@ import { branchDisagreement } from "./apply/branches.js";
 import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
+import { SiteStoreAndForward } from "./integrations/site-saf.js";
+import type { StoreAndForward } from "./integrations/store-and-forward/index.js";
 import { acquireLock, StateDirLockedError } from "./lock.js";
 import { checkRelease, NO_KEYS_MESSAGE, type RefusalReason } from "./provenance.js";
 import { LiveRuntime } from "./runtime/live-runtime.js";
@@ -32,7 +34,7 @@ import { PackageRuntime } from "./runtime/package-runtime.js";
 import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
 import { emptyStats, type RuntimeView } from "./runtime/view.js";
 import { secretLookup } from "./secrets.js";
-import { statusBody } from "./status/build.js";
+import { backlogDigest, statusBody } from "./status/build.js";
 import { dueRecords, type ReleaseView } from "./status/records.js";
 import { type Published, StatusWriter } from "./status/writer.js";
 import { type AppliedRevision, type Refusal, Store } from "./store/store.js";
@@ -81,6 +83,8 @@ export interface ReconcilerConfig {
 export interface RuntimeContext {
   secrets: SecretLookup;
   store: Store;
+  /** The site's store-and-forward engine, for the script API (cachedCall, notify, cachedWrite). */
+  saf: StoreAndForward;
   stateDir: string;
   log: Logger;
 }
@@ -164,6 +168,7 @@ export class Reconciler {
     private readonly writer: StatusWriter,
     private readonly runtime: Runtime,
     private readonly lock: { release(): void },
+    private readonly saf: SiteStoreAndForward,
   ) {}
 
   static async create(config: ReconcilerConfig, log: Logger): Promise<Reconciler> {
@@ -199,7 +204,10 @@ export class Reconciler {
         config.statusBranchPrefix ?? store.meta("statusBranchPrefix") ?? DEFAULT_STATUS_PREFIX,
       );
       const secrets = secretLookup(config.env ?? process.env, config.secretsDir);
-      const ctx: RuntimeContext = { secrets, store, stateDir, log };
+      // Whatever the runtime: messages stored by an earlier run are delivered, and operators act on parked ones.
+      const saf = new SiteStoreAndForward({ store, secrets, log, now: config.now });
+      saf.configure(store.meta("siteArtifacts") ?? null);
+      const ctx: RuntimeContext = { secrets, store, stateDir, log, saf: saf.engine };
       const runtime = await makeRuntime(
         config.runtime ??
           ((c) =>
@@ -222,7 +230,7 @@ export class Reconciler {
           "--allow-unsigned: release signatures are not checked, so anyone who can write the deploy branch decides what this site runs; for production give the controller's public key with --trusted-keys FILE (allowed_signers format)",
         );
       else log.error(NO_KEYS_MESSAGE);
-      return new Reconciler(config, log, store, source, writer, runtime, lock);
+      return new Reconciler(config, log, store, source, writer, runtime, lock, saf);
     } catch (e) {
       lock.release();
       throw e;
@@ -286,9 +294,11 @@ export class Reconciler {
     }
     // What the store holds now, once for the steps below (none of them changes it).
     const held: Applied = { applied: this.store.applied(), refusals: this.store.refusals() };
+    const siteText = this.store.meta("siteArtifacts") ?? null;
+    await this.storeAndForward(siteText);
     const report = await this.converge(held);
     await this.recordExecutions(tree, report, held);
-    await this.report(report, r, held);
+    await this.report(report, r, held, siteText);
     this.prune();
     r.durationMs = performance.now() - t0;
     this.lastLoop = { at: this.now(), sync: r.sync };
@@ -520,6 +530,20 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Store-and-forward after the apply: targets and caps from the applied site.json, its ParkedMessages documents
+   * not applied before, and the operators' requests (also those left for a site run with --once).
+   */
+  private async storeAndForward(siteText: string | null): Promise<void> {
+    try {
+      this.saf.configure(siteText);
+      await this.saf.applyDocuments(siteText, this.store.meta("deployCommit") ?? null);
+      await this.saf.takeRequests();
+    } catch (e) {
+      this.log.warn({ err: message(e) }, "store-and-forward operations not done this loop");
+    }
+  }
+
   /** Hands the runtime every applied instance; packages are parsed once per blob. */
   private async converge({ applied }: Applied): Promise<RuntimeReport> {
     const instances = new Map<string, DesiredInstance>();
@@ -613,7 +637,7 @@ export class Reconciler {
   }
 
   /** Status.json, the records and their evidence, as the status branch should hold them. */
-  private async report(report: RuntimeReport, r: LoopResult, held: Applied): Promise<void> {
+  private async report(report: RuntimeReport, r: LoopResult, held: Applied, siteText: string | null): Promise<void> {
     const body = statusBody({
       site: this.config.site,
       deployCommit: this.store.meta("deployCommit") ?? null,
@@ -625,6 +649,8 @@ export class Reconciler {
       tags: report.tags,
       sync: r.sync,
       runtime: report,
+      storeAndForward: this.saf.health(),
+      parked: this.saf.parkedReport(siteText),
     });
     const files = new Map<string, string>();
     for (const [key, text] of this.store.records()) {
@@ -666,6 +692,11 @@ export class Reconciler {
     this.tick = tick;
     // A change the runtime sees (a connection lost, an alarm raised) is reported soon, not at the next poll.
     this.runtime.subscribe?.(() => this.soon());
+    // Store-and-forward delivers from now on; messages parked, retried or discarded are reported soon too.
+    this.saf.start(
+      () => this.soon(),
+      () => backlogDigest(this.saf.health(), this.now().getTime()),
+    );
     void tick();
   }
 
@@ -712,7 +743,7 @@ export class Reconciler {
   async serve(port: number, host = "127.0.0.1"): Promise<number> {
     const registry = new Registry();
     const view = this.view ?? NO_VIEW;
-    siteMetrics(registry, view, this.config.site);
+    siteMetrics(registry, view, this.config.site, this.saf.engine);
     this.loopMetrics = loopMetrics(registry);
     const [head, signer] = [this.store.meta("deployCommit"), this.store.meta("releaseSigner")];
     if (head && signer && this.config.trustedKeys) this.loopMetrics.verifiedRelease.set({ commit: head, signer }, 1);
@@ -748,7 +779,12 @@ export class Reconciler {
     };
   }
 
-  /** Finishes the loop under way, then closes the API, the runtime, the store and the lock. */
+  /** The site's store-and-forward engine (the script API enqueues into it). */
+  get storeAndForwardEngine(): StoreAndForward {
+    return this.saf.engine;
+  }
+
+  /** Finishes the loop under way, then closes the API, the runtime, store-and-forward, the store and the lock. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -758,6 +794,8 @@ export class Reconciler {
       await this.api.close();
     }
     await this.runtime.close();
+    // After the runtime (its scripts may still enqueue), before the store: deliveries seen are committed.
+    await this.saf.stop();
     this.store.close();
     this.lock.release();
   }

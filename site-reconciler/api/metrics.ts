@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { ConnectionHealth } from "../../schemas/types.js";
+import { type StoreAndForward, safMetrics } from "../integrations/store-and-forward/index.js";
 import type { HealthView, RuntimeStats, RuntimeView } from "../runtime/view.js";
 
 const CONNECTION_STATES: readonly ConnectionHealth["state"][] = ["connected", "connecting", "disconnected", "blocked"];
@@ -29,9 +30,10 @@ const COUNTERS: readonly [
 
 /**
  * The live runtime's metrics, computed from `view.health()` at each scrape (one read per scrape, whatever the
- * number of metrics), plus `scadalink_site_info{site}`.
+ * number of metrics), plus `scadalink_site_info{site}`, and the store-and-forward engine's `scadalink_site_saf_*`.
  */
-export function siteMetrics(registry: Registry, view: RuntimeView, site: string): void {
+export function siteMetrics(registry: Registry, view: RuntimeView, site: string, saf?: StoreAndForward): void {
+  if (saf) safMetrics(registry, saf);
   let cached: HealthView | undefined;
   const health = (): HealthView => {
     if (!cached) {

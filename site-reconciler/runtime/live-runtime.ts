@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import type { Logger } from "pino";
 import type { ArtifactDataConnection, TagCounts } from "../../schemas/types.js";
+import type { StoreAndForward } from "../integrations/store-and-forward/index.js";
 import type { Store } from "../store/store.js";
 import type { EvidenceItem, InstanceState } from "../types.js";
 import { BufferedEvents, type EventCaps } from "./instance/events.js";
@@ -23,6 +24,8 @@ import {
 export interface LiveRuntimeOptions {
   secrets: SecretLookup;
   store: Store;
+  /** The site's store-and-forward engine (the reconciler owns it: starts, configures and stops it). */
+  saf?: StoreAndForward;
   /** The reconciler's state directory: the OPC UA client certificate lives in its pki/ folder. */
   stateDir: string;
   log: Logger;

@@ -1,6 +1,13 @@
 import { createHash } from "node:crypto";
 import { API_VERSION } from "../../controller/contract/api.js";
-import type { ConnectionHealth, SiteStatus, SyncState, TagCounts } from "../../schemas/types.js";
+import type {
+  ConnectionHealth,
+  ParkedReport,
+  SiteStatus,
+  SyncState,
+  TagCounts,
+  TargetBacklog,
+} from "../../schemas/types.js";
 import type { InstanceOutcome, RuntimeReport } from "../runtime/runtime.js";
 import type { AppliedRevision, Refusal } from "../store/store.js";
 
@@ -15,6 +22,9 @@ export interface StatusInput {
   tags: TagCounts;
   sync: SyncState;
   runtime?: Pick<RuntimeReport, "quality" | "alarms" | "scripts">;
+  /** health.storeAndForward, per target kind/name. */
+  storeAndForward?: Record<string, TargetBacklog>;
+  parked?: ParkedReport;
 }
 
 /**
@@ -61,13 +71,51 @@ export function statusBody(i: StatusInput): Omit<SiteStatus, "sequence" | "repor
       ...(i.runtime?.quality ? { quality: i.runtime.quality } : {}),
       ...(i.runtime?.alarms ? { alarms: i.runtime.alarms } : {}),
       ...(i.runtime?.scripts ? { scripts: i.runtime.scripts } : {}),
+      ...(i.storeAndForward ? { storeAndForward: i.storeAndForward } : {}),
     },
+    ...(i.parked ? { parked: i.parked } : {}),
   };
 }
 
-/** A digest of what a status tree says, volatile fields excluded: a new one means a real change. */
-export function fingerprint(body: unknown, files: ReadonlyMap<string, string>): string {
-  const h = createHash("sha256").update(JSON.stringify(body));
+/** A queue whose oldest message is younger than this is flowing, not a backlog. */
+export const BACKLOG_AGE_MS = 60_000;
+
+/**
+ * What of the store-and-forward state is worth a status commit: parked counts, held targets, and per target a
+ * backlog level (0 while messages flow, else the number of digits of the queued count). Queued counts of a target
+ * that delivers change at every report; they are reported exactly, but only with a commit made for another reason
+ * or a heartbeat, so a steady flow of messages does not write a commit per loop.
+ */
+export function backlogDigest(
+  sf: Readonly<Record<string, TargetBacklog | undefined>> | undefined,
+  now: number,
+): string {
+  if (!sf) return "";
+  const parts: string[] = [];
+  for (const [key, t] of Object.entries(sf)) {
+    if (!t) continue;
+    const age = t.oldestQueuedAt ? now - Date.parse(t.oldestQueuedAt) : 0;
+    const level = t.queued === 0 || age < BACKLOG_AGE_MS ? 0 : String(t.queued).length;
+    parts.push(`${key}\u0000${t.parked}\u0000${t.configured}\u0000${level}`);
+  }
+  return parts.join("\n");
+}
+
+/**
+ * A digest of what a status tree says, volatile fields excluded (health.storeAndForward counts only as
+ * backlogDigest says): a new one means a real change.
+ */
+export function fingerprint(
+  body: ReturnType<typeof statusBody>,
+  files: ReadonlyMap<string, string>,
+  now: number = Date.now(),
+): string {
+  const { storeAndForward, ...health } = body.health;
+  // Without store-and-forward the digest is what it was before it existed: an upgrade alone writes no commit.
+  const stable = storeAndForward
+    ? { ...body, health: { ...health, storeAndForward: backlogDigest(storeAndForward, now) } }
+    : body;
+  const h = createHash("sha256").update(JSON.stringify(stable));
   for (const [path, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(`\0${path}\0${content}`);
   return h.digest("hex");
 }

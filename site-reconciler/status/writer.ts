@@ -55,7 +55,7 @@ export class StatusWriter {
     now: Date,
     lastPoll: Date | null,
   ): Promise<Published> {
-    const print = fingerprint(body, files);
+    const print = fingerprint(body, files, now.getTime());
     const lastAt = this.store.meta("status.reportedAt");
     const changed = print !== this.store.meta("status.fingerprint");
     if (!changed && lastAt && now.getTime() - Date.parse(lastAt) < this.opts.heartbeatMs) return "none";

@@ -94,4 +94,29 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX saf_lane ON saf_messages(kind, target, state, seq, bytes);
   `,
+  // 5: operators and store-and-forward. saf_requests: a retry or discard asked by `scadalink site parked` while the
+  // site runs (the running engine keeps counts in memory, so it acts on them itself; the command waits for the
+  // result). saf_parked_actions: each ParkedMessages document revision the site applied, so it is applied once.
+  `
+  CREATE TABLE saf_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL CHECK (action IN ('retry', 'discard')),
+    ids TEXT,
+    requested_at TEXT NOT NULL,
+    taken_at TEXT,
+    done_at TEXT,
+    result TEXT
+  ) STRICT;
+  CREATE TABLE saf_parked_actions (
+    revision_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('retry', 'discard')),
+    applied_at TEXT NOT NULL,
+    deploy_commit TEXT,
+    selected INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    not_parked INTEGER NOT NULL,
+    unknown INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -77,6 +77,49 @@ export interface Refusal {
   message: string;
 }
 
+/** A retry or discard `scadalink site parked` asked of the running site (ids null: every parked message). */
+export interface SafRequest {
+  id: number;
+  action: "retry" | "discard";
+  ids: string[] | null;
+}
+
+/** What a retry or discard did: ids acted on, ids queued rather than parked, ids not stored. */
+export interface SafRequestResult {
+  done: string[];
+  notParked: string[];
+  unknown: string[];
+}
+
+/** A ParkedMessages document revision the site has applied (once). */
+export interface ParkedAction {
+  revisionHash: string;
+  name: string;
+  action: "retry" | "discard";
+  appliedAt: string;
+  deployCommit: string | null;
+  /** Messages the document named (ids) or its match selected when it was applied. */
+  selected: number;
+  done: number;
+  notParked: number;
+  unknown: number;
+}
+
+/** A parked store-and-forward message as listings show it: never its payload. */
+export interface ParkedRow {
+  seq: number;
+  id: string;
+  kind: string;
+  target: string;
+  label: string;
+  instance: string | null;
+  attempts: number;
+  lastError: string | null;
+  enqueuedAt: string;
+  lastAttemptAt: string | null;
+  parkedAt: string;
+}
+
 /**
  * The site's SQLite store (WAL): applied packages, runtime-written static values, the audit trail, the event log,
  * refused revisions and the execution records and evidence the status branch is built from. Every change of an
@@ -404,6 +447,101 @@ export class Store {
   evidence(): Map<string, string> {
     const rows = this.db.prepare("SELECT path, content FROM evidence").all() as { path: string; content: string }[];
     return new Map(rows.map((r) => [r.path, r.content]));
+  }
+
+  // Store-and-forward operators (migration 5). The messages themselves belong to the engine (saf_messages).
+
+  /** Queues a request for the running site; returns its id. */
+  requestSaf(action: "retry" | "discard", ids: readonly string[] | null, at: string): number {
+    return Number(
+      this.db
+        .prepare("INSERT INTO saf_requests (action, ids, requested_at) VALUES (?, ?, ?)")
+        .run(action, ids === null ? null : JSON.stringify(ids), at).lastInsertRowid,
+    );
+  }
+
+  /** Takes every request not taken yet (oldest first), marking them taken in the same transaction. */
+  takeSafRequests(at: string): SafRequest[] {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare("SELECT id, action, ids FROM saf_requests WHERE taken_at IS NULL ORDER BY id")
+        .all() as { id: number; action: SafRequest["action"]; ids: string | null }[];
+      const take = this.db.prepare("UPDATE saf_requests SET taken_at = ? WHERE id = ?");
+      for (const r of rows) take.run(at, r.id);
+      return rows.map((r) => ({
+        id: r.id,
+        action: r.action,
+        ids: r.ids === null ? null : (JSON.parse(r.ids) as string[]),
+      }));
+    })();
+  }
+
+  /** Requests taken by a process that stopped before finishing them: taken again by the next one. */
+  releaseUnfinishedSafRequests(): number {
+    return this.db
+      .prepare("UPDATE saf_requests SET taken_at = NULL WHERE taken_at IS NOT NULL AND done_at IS NULL")
+      .run().changes;
+  }
+
+  finishSafRequest(id: number, result: SafRequestResult, at: string): void {
+    this.db.prepare("UPDATE saf_requests SET done_at = ?, result = ? WHERE id = ?").run(at, JSON.stringify(result), id);
+  }
+
+  /** A request's state: pending (not taken), taken, or done with its result; undefined once it is gone. */
+  safRequest(id: number): { taken: boolean; result: SafRequestResult | null } | undefined {
+    const row = this.db.prepare("SELECT taken_at, result FROM saf_requests WHERE id = ?").get(id) as
+      | { taken_at: string | null; result: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      taken: row.taken_at !== null,
+      result: row.result === null ? null : (JSON.parse(row.result) as SafRequestResult),
+    };
+  }
+
+  /** Withdraws a request no site has taken yet; false when one has. */
+  cancelSafRequest(id: number): boolean {
+    return this.db.prepare("DELETE FROM saf_requests WHERE id = ? AND taken_at IS NULL").run(id).changes === 1;
+  }
+
+  deleteSafRequest(id: number): void {
+    this.db.prepare("DELETE FROM saf_requests WHERE id = ?").run(id);
+  }
+
+  /** Drops finished requests older than `before` whose asker never collected the result. */
+  pruneSafRequests(before: string): number {
+    return this.db.prepare("DELETE FROM saf_requests WHERE done_at IS NOT NULL AND done_at < ?").run(before).changes;
+  }
+
+  /** Every ParkedMessages revision applied, by revision hash. */
+  parkedActions(): Map<string, ParkedAction> {
+    const rows = this.db
+      .prepare(
+        "SELECT revision_hash AS revisionHash, name, action, applied_at AS appliedAt, deploy_commit AS deployCommit, selected, done, not_parked AS notParked, unknown FROM saf_parked_actions",
+      )
+      .all() as ParkedAction[];
+    return new Map(rows.map((r) => [r.revisionHash, r]));
+  }
+
+  /** Remembers an applied ParkedMessages revision; applying the same one again is refused by the primary key. */
+  recordParkedAction(a: ParkedAction): void {
+    this.db
+      .prepare(
+        "INSERT INTO saf_parked_actions (revision_hash, name, action, applied_at, deploy_commit, selected, done, not_parked, unknown) VALUES (@revisionHash, @name, @action, @appliedAt, @deployCommit, @selected, @done, @notParked, @unknown)",
+      )
+      .run(a);
+  }
+
+  /**
+   * The most recently enqueued parked messages of the given targets, newest first, at most limit: per target
+   * through the store-and-forward lane index (kind, target, state, seq), never a scan of the queued ones.
+   */
+  newestParked(targets: readonly { kind: string; name: string }[], limit: number): ParkedRow[] {
+    const q = this.prepared(
+      "SELECT seq, id, kind, target, label, instance, attempts, last_error AS lastError, enqueued_at AS enqueuedAt, last_attempt_at AS lastAttemptAt, parked_at AS parkedAt FROM saf_messages WHERE kind = ? AND target = ? AND state = 'parked' ORDER BY seq DESC LIMIT ?",
+    );
+    const rows = targets.flatMap((t) => q.all(t.kind, t.name, limit) as ParkedRow[]);
+    return rows.sort((a, b) => b.seq - a.seq).slice(0, limit);
   }
 
   integrityCheck(): string {

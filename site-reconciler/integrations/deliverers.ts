@@ -1,0 +1,19 @@
+import type { Logger } from "pino";
+import type { SecretLookup } from "../runtime/runtime.js";
+import { type Deliverer, httpDeliverer, type TargetKind } from "./store-and-forward/index.js";
+
+/** What a deliverer is made from: the site's secrets (by name, at each attempt) and its log. */
+export interface DelivererContext {
+  secrets: SecretLookup;
+  log: Logger;
+}
+
+/**
+ * The store-and-forward deliverer of each target kind: the one place a kind is wired in, one line each. A kind
+ * without one keeps its messages held (queued, reported as configured: false), never parked.
+ */
+export function siteDeliverers(ctx: DelivererContext): Partial<Record<TargetKind, Deliverer>> {
+  return {
+    externalSystem: httpDeliverer({ secrets: ctx.secrets }),
+  };
+}
