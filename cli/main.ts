@@ -275,6 +275,57 @@ function program(run: (p: Promise<number>) => void): Command {
     )
     .action((o) => run(import("./commands/site.js").then((m) => m.siteInspectCommand(o))));
 
+  const stateDirOption = () =>
+    new Option("--state-dir <dir>", "the reconciler's state directory").env("SCADALINK_STATE_DIR");
+  const parked = site
+    .command("parked")
+    .description(
+      "the site's parked store-and-forward messages (oldest first, never a payload) and its backlog per target, also while the site runs",
+    )
+    .addOption(stateDirOption())
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--limit <n>", "parked messages listed at most", "1000")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "--format json prints { site, total, targets: [ { kind, target, queued, parked, oldestQueuedAt, bytes } ],",
+        "messages: [ { id, kind, target, label, instance, attempts, lastError, enqueuedAt, lastAttemptAt, parkedAt } ] }.",
+        "",
+        "Exit codes: 0 success, 2 usage error (no site state).",
+      ].join("\n"),
+    )
+    .enablePositionalOptions()
+    .action((o) => run(import("./commands/parked.js").then((m) => m.parkedListCommand(o))));
+  for (const action of ["retry", "discard"] as const) {
+    const c = parked
+      .command(action)
+      .description(
+        action === "retry"
+          ? "queue parked messages again, attempts counted from zero, ahead of what was enqueued after them"
+          : "delete parked messages (queued ones are never discarded)",
+      )
+      .argument("[ids...]", "message ids, as scadalink site parked lists them")
+      .addOption(stateDirOption());
+    if (action === "retry") c.option("--all", "every parked message");
+    c.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+      .option("--wait <seconds>", "how long to wait for a running site to do it (then the request is withdrawn)", "30")
+      .addHelpText(
+        "after",
+        [
+          "",
+          "With no site running on the state directory the command acts on the store itself (holding the site's lock",
+          "meanwhile); with one running it asks that site, which acts within a second.",
+          "",
+          "Exit codes: 0 every message acted on, 1 some ids unknown or not parked (the others were acted on) or the",
+          "running site did not answer in time, 2 usage error.",
+        ].join("\n"),
+      )
+      .action((ids: string[], o) =>
+        run(import("./commands/parked.js").then((m) => m.parkedActCommand(action, ids, o))),
+      );
+  }
+
   cmd
     .command("controller")
     .description(
