@@ -5,6 +5,7 @@ import {
 } from "../../controller/contract/branches.js";
 import { StatusReader } from "../../controller/deploy/records.js";
 import { GitSource } from "../../controller/sources/git-tree.js";
+import type { SiteStatus } from "../../schemas/types.js";
 import { palette } from "../output/color.js";
 import { printable } from "../output/printable.js";
 import { deployState, openRepo } from "../repo-access.js";
@@ -66,6 +67,7 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
       appliedDeployCommit: status?.deployCommit ?? null,
       converged: instances.every((i) => i.desired === i.applied),
       instances,
+      storeAndForward: backlog(status),
     };
   });
   const batches = [...deploy.statuses.values()].map((b) => ({
@@ -94,6 +96,19 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
       "",
       `${p.bold(printable(s.site))}  last seen ${printable(s.lastSeen ?? "never")}  applied deploy ${short(s.appliedDeployCommit)}  ${s.converged ? p.green("converged") : p.yellow("converging")}`,
     );
+    const sf = s.storeAndForward;
+    if (sf) {
+      const parked = sf.parked ? p.red(`${sf.parked} parked`) : "0 parked";
+      const held = sf.held ? p.yellow(`, ${sf.held} target${sf.held === 1 ? "" : "s"} held`) : "";
+      out.push(
+        `  store-and-forward  ${sf.queued} queued${sf.oldestQueuedAt ? ` (oldest ${printable(sf.oldestQueuedAt)})` : ""}, ${parked}${held}`,
+      );
+      for (const [key, t] of Object.entries(sf.targets))
+        if (t && (t.queued || t.parked || !t.configured))
+          out.push(
+            `    ${printable(key).padEnd(40)} ${t.queued} queued, ${t.parked} parked${t.configured ? "" : p.yellow("  held (not defined in site.json, or no delivery for its kind)")}`,
+          );
+    }
     out.push(`  ${"instance".padEnd(24)} ${"desired".padEnd(10)} ${"applied".padEnd(10)} ${"state".padEnd(9)} result`);
     for (const i of s.instances) {
       const mark = i.desired === i.applied ? " " : p.yellow("*");
@@ -111,4 +126,26 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
   }
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+/**
+ * A site's store-and-forward backlog from its status.json: totals, the oldest queued message, targets held, and
+ * health.storeAndForward as reported; null when the site reports none.
+ */
+function backlog(status: SiteStatus | undefined) {
+  const targets = status?.health.storeAndForward;
+  if (!targets) return null;
+  let queued = 0;
+  let parked = 0;
+  let held = 0;
+  let oldestQueuedAt: string | null = null;
+  for (const t of Object.values(targets)) {
+    if (!t) continue;
+    queued += t.queued;
+    parked += t.parked;
+    if (!t.configured) held++;
+    if (t.oldestQueuedAt && (oldestQueuedAt === null || t.oldestQueuedAt < oldestQueuedAt))
+      oldestQueuedAt = t.oldestQueuedAt;
+  }
+  return { queued, parked, oldestQueuedAt, held, targets };
 }

@@ -197,6 +197,21 @@ describe("scadalink site parked against a running site", () => {
         },
         20_000,
       );
+      // The fleet view shows the site's backlog from its status branch.
+      const fleetView = await until(
+        "the backlog on the status branch",
+        () => {
+          const st = scadalink(["status", "--repo", repo.dir, "--format", "json"]);
+          const site = JSON.parse(st.stdout).sites.find((x: { site: string }) => x.site === "plant-north");
+          return site?.storeAndForward?.parked === 3 ? site.storeAndForward : false;
+        },
+        20_000,
+      );
+      expect(fleetView).toMatchObject({ queued: 0, parked: 3, oldestQueuedAt: null, held: 0 });
+      expect(fleetView.targets["externalSystem/Mes"]).toMatchObject({ queued: 0, parked: 3, configured: true });
+      const fleetText = scadalink(["status", "--repo", repo.dir]);
+      expect(fleetText.stdout).toContain("store-and-forward  0 queued, 3 parked");
+      expect(fleetText.stdout).toMatch(/externalSystem\/Mes\s+0 queued, 3 parked/);
       const before = mes.requests.length;
       const retry = scadalink(["site", "parked", "retry", ids[0]!, "--state-dir", state]);
       expect(retry.code, `${retry.stderr}\n${stderr}`).toBe(0);
