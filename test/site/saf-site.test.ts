@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validatorFor } from "../../controller/contract/schemas.js";
 import type { SiteStatus } from "../../schemas/types.js";
 import type { Reconciler } from "../../site-reconciler/reconciler.js";
+import { BACKLOG_AGE_MS, backlogDigest } from "../../site-reconciler/status/build.js";
 import { type GitServer, startGitServer } from "../helpers/git-server.js";
 import { y } from "../helpers/repo.js";
 import { type FaultServer, startFaultServer } from "../helpers/saf-http-server.mjs";
@@ -85,6 +86,7 @@ describe("store-and-forward in the site", () => {
     mes.behave(() => ({ status: 200 }));
     const f = await fleet(server, { ...AUTO, "integrations.yaml": integrations() });
     const r = await site(f);
+    const port = await r.serve(0);
     r.start();
     const s = await reported(f, "the target reported", (s) => !!s.health.storeAndForward?.["externalSystem/Mes"]);
     expect(validatorFor("site-status.schema.json")(s)).toBe(true);
@@ -97,6 +99,27 @@ describe("store-and-forward in the site", () => {
     expect(got).toMatchObject({ method: "POST", path: "/ok/1", body: { count: 1, note: CANARY } });
     await until("acknowledged", () => r.storeAndForwardEngine.status()[0]?.queued === 0);
     expect(r.storeAndForwardEngine.counters.delivered).toBe(1);
+    // The engine's metrics are on the site's registry.
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('scadalink_site_saf_messages{kind="externalSystem",target="Mes",state="queued"} 0');
+    expect(metrics).toContain('scadalink_site_saf_target_configured{kind="externalSystem",target="Mes"} 1');
+    expect(metrics).toMatch(/^scadalink_site_saf_delivered_total 1$/m);
+  });
+
+  it("messages stored before a stop are delivered after the restart, also with the package runtime (no scripts)", async () => {
+    mes.behave(() => ({ status: 200 }));
+    const f = await fleet(server, { ...AUTO, "integrations.yaml": integrations() });
+    const stateDir = tempDir("site");
+    let r = await site(f, stateDir);
+    await r.once(); // one loop, no delivery: the engine starts with the running loop only
+    const ids = [enqueue(r, "/later/1"), enqueue(r, "/later/2")];
+    await stop(r);
+    expect(mes.requests.filter((q) => ids.includes(q.key ?? ""))).toEqual([]);
+    r = await site(f, stateDir);
+    expect(r.storeAndForwardEngine.status()[0]).toMatchObject({ queued: 2, configured: true });
+    r.start();
+    await until("both delivered", () => mes.requests.filter((q) => ids.includes(q.key ?? "")).length === 2);
+    expect(mes.requests.filter((q) => ids.includes(q.key ?? "")).map((q) => q.path)).toEqual(["/later/1", "/later/2"]);
   });
 
   it("a site without integrations reports no storeAndForward and no parked list", async () => {
@@ -242,5 +265,29 @@ describe("store-and-forward in the site", () => {
     await until("both retried", () => r.storeAndForwardEngine.counters.retried === 3, 15_000);
     const s = await reported(f, "the new revision reported", (s) => s.parked?.actions[0]?.selected === 2);
     expect(s.parked!.actions).toHaveLength(1);
+  });
+
+  it("a steady flow writes no status commit per loop: only parked counts, held targets and a backlog's order of magnitude do", () => {
+    const now = Date.parse("2026-05-01T12:00:00Z");
+    const t = (queued: number, ageMs: number, parked = 0, configured = true) => ({
+      "externalSystem/Mes": {
+        queued,
+        parked,
+        oldestQueuedAt: queued ? new Date(now - ageMs).toISOString() : null,
+        bytes: queued * 10,
+        configured,
+      },
+    });
+    const d = (x: ReturnType<typeof t>) => backlogDigest(x, now);
+    // Messages flowing (the oldest younger than BACKLOG_AGE_MS): the same as none queued.
+    expect(d(t(3, 1000))).toBe(d(t(0, 0)));
+    expect(d(t(1, BACKLOG_AGE_MS - 1))).toBe(d(t(0, 0)));
+    // A backlog: a change, and again with each order of magnitude, not with each message.
+    expect(d(t(3, BACKLOG_AGE_MS))).not.toBe(d(t(0, 0)));
+    expect(d(t(3, BACKLOG_AGE_MS))).toBe(d(t(9, BACKLOG_AGE_MS * 2)));
+    expect(d(t(10, BACKLOG_AGE_MS))).not.toBe(d(t(9, BACKLOG_AGE_MS)));
+    expect(d(t(0, 0, 1))).not.toBe(d(t(0, 0, 0)));
+    expect(d(t(0, 0, 0, false))).not.toBe(d(t(0, 0, 0, true)));
+    expect(backlogDigest(undefined, now)).toBe("");
   });
 });
