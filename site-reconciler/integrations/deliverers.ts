@@ -1,11 +1,17 @@
 import type { Logger } from "pino";
 import type { SecretLookup } from "../runtime/runtime.js";
+import { PostgresConnections, postgresDeliverer } from "./database/index.js";
+import { emailDeliverer } from "./email/index.js";
 import { type Deliverer, httpDeliverer, type TargetKind } from "./store-and-forward/index.js";
 
 /** What a deliverer is made from: the site's secrets (by name, at each attempt) and its log. */
 export interface DelivererContext {
   secrets: SecretLookup;
   log: Logger;
+  /** A PEM file of CAs the site trusts besides Node's defaults, for SMTP servers and token endpoints. */
+  caFile?: string;
+  /** The site's PostgreSQL pools, shared with database.query; default: pools of the deliverer's own. */
+  database?: PostgresConnections;
 }
 
 /**
@@ -15,5 +21,9 @@ export interface DelivererContext {
 export function siteDeliverers(ctx: DelivererContext): Partial<Record<TargetKind, Deliverer>> {
   return {
     externalSystem: httpDeliverer({ secrets: ctx.secrets }),
+    notificationList: emailDeliverer({ secrets: ctx.secrets, ...(ctx.caFile ? { caFile: ctx.caFile } : {}) }),
+    databaseConnection: postgresDeliverer({
+      connections: ctx.database ?? new PostgresConnections({ secrets: ctx.secrets }),
+    }),
   };
 }

@@ -57,6 +57,8 @@ export class PostgresConnections {
       // The server cancels a statement past it (57014, transient) rather than leaving it running after we gave up.
       statement_timeout: c.timeoutMs,
       idleTimeoutMillis: 30_000,
+      // Idle connections never keep the site process alive; close() is for a stop that must not wait for them.
+      allowExitOnIdle: true,
       keepAlive: true,
       application_name: "scadalink-site",
     });

@@ -12,3 +12,6 @@ export {
 export { safMetrics } from "./metrics.js";
 export { targetsFromArtifacts } from "./targets.js";
 export * from "./types.js";
+// The deliverers of the other kinds live beside the engine, each in the module of its protocol.
+export { DatabaseError, PostgresConnections, postgresDeliverer, validateDbWrite } from "../database/index.js";
+export { emailDeliverer, validateEmail } from "../email/index.js";
