@@ -8,6 +8,7 @@ import type {
 } from "../../schemas/types.js";
 import type { SecretLookup } from "../runtime/runtime.js";
 import type { ParkedAction, SafRequestResult, Store } from "../store/store.js";
+import { PostgresConnections } from "./database/index.js";
 import { siteDeliverers } from "./deliverers.js";
 import { type OperatorResult, StoreAndForward, targetsFromArtifacts } from "./store-and-forward/index.js";
 
@@ -33,6 +34,8 @@ const REQUEST_KEEP_MS = 86_400_000;
  */
 export class SiteStoreAndForward {
   readonly engine: StoreAndForward;
+  /** The PostgreSQL pools of the site's DatabaseConnections: the site's to close when it stops. */
+  readonly database: PostgresConnections;
   readonly #store: Store;
   readonly #log: Logger;
   readonly #now: () => Date;
@@ -46,7 +49,12 @@ export class SiteStoreAndForward {
     this.#store = o.store;
     this.#log = o.log;
     this.#now = o.now ?? (() => new Date());
-    this.engine = new StoreAndForward({ db: o.store.db, deliverers: siteDeliverers(o), log: o.log });
+    this.database = new PostgresConnections({ secrets: o.secrets });
+    this.engine = new StoreAndForward({
+      db: o.store.db,
+      deliverers: siteDeliverers({ ...o, database: this.database }),
+      log: o.log,
+    });
     // Taken by a process that stopped before answering: this one does them (running one again finishes it).
     o.store.releaseUnfinishedSafRequests();
   }
@@ -90,6 +98,7 @@ export class SiteStoreAndForward {
     this.#timer = undefined;
     await this.#serial.catch(() => undefined);
     await this.engine.stop();
+    await this.database.close();
   }
 
   /** Runs the requests `scadalink site parked retry|discard` left for the running site; returns how many. */
