@@ -122,6 +122,22 @@ describe("store-and-forward in the site", () => {
     expect(mes.requests.filter((q) => ids.includes(q.key ?? "")).map((q) => q.path)).toEqual(["/later/1", "/later/2"]);
   });
 
+  it("a message parked between polls is reported within seconds, not at the next poll", async () => {
+    mes.behave((q) => (q.path?.startsWith("/fail") ? { status: 503 } : { status: 200 }));
+    const f = await fleet(server, { ...AUTO, "integrations.yaml": integrations() });
+    const r = await reconciler(f.url, { stateDir: tempDir("site") }); // polls once an hour
+    running.push(r);
+    r.start();
+    await reported(f, "the first report", (s) => !!s.health.storeAndForward?.["externalSystem/Mes"]);
+    const heads = git(f.bare, "rev-list", "--count", STATUS);
+    const id = enqueue(r, "/fail/kick");
+    const t0 = Date.now();
+    const s = await reported(f, "the parked message", (s) => s.parked?.messages[0]?.id === id, 10_000);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(s.health.storeAndForward?.["externalSystem/Mes"]?.parked).toBe(1);
+    expect(Number(git(f.bare, "rev-list", "--count", STATUS))).toBe(Number(heads) + 1);
+  });
+
   it("a site without integrations reports no storeAndForward and no parked list", async () => {
     const f = await fleet(server);
     const r = await site(f);
