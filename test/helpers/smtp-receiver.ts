@@ -39,6 +39,8 @@ export interface SmtpReceiverOptions {
   tokens?: Set<string>;
   /** The AUTH mechanisms offered; default PLAIN, LOGIN and XOAUTH2. */
   authMethods?: string[];
+  /** A server without AUTH: not advertised, and refused when sent anyway; it takes mail from anyone. */
+  noAuth?: boolean;
 }
 
 function parse(raw: string): { headers: Map<string, string>; body: string } {
@@ -76,9 +78,9 @@ export async function startSmtpReceiver(o: SmtpReceiverOptions): Promise<SmtpRec
     ...(o.tls ? { key: o.tls.key, cert: o.tls.cert } : {}),
     // Hidden from EHLO and refused when sent anyway (500): a server without TLS at all.
     hideSTARTTLS: o.mode === "plain",
-    ...(o.mode === "plain" ? { disabledCommands: ["STARTTLS"] } : {}),
+    disabledCommands: [...(o.mode === "plain" ? ["STARTTLS"] : []), ...(o.noAuth ? ["AUTH"] : [])],
     authMethods: o.authMethods ?? ["PLAIN", "LOGIN", "XOAUTH2"],
-    authOptional: !needAuth,
+    authOptional: !needAuth || o.noAuth === true,
     allowInsecureAuth: true,
     logger: false,
     onConnect(session, cb) {

@@ -210,6 +210,15 @@ describe("delivery over SMTP", () => {
     expect(r.mails[0]).toMatchObject({ secure: false, user: undefined });
   });
 
+  it("a list with a login never sends without it, even to a server that takes mail without AUTH", async () => {
+    const r = await receiver({ noAuth: true });
+    const f = saf(list(r.port));
+    f.engine.enqueue(note("no auth offered"));
+    const p = await parkedOne(f);
+    expect(p.lastError).toMatch(/^SMTP 5\d\d/);
+    expect(r.mails).toHaveLength(0);
+  });
+
   it("a certificate the site does not trust is a transient failure: nothing is sent, the error says why", async () => {
     const r = await receiver();
     const f = saf(list(r.port, {}, 2), { caFile: null });
