@@ -79,6 +79,7 @@ export class SiteStoreAndForward {
     const tick = async () => {
       try {
         await this.takeRequests();
+        if (!this.#timer) return; // stopped meanwhile: the store may be closing
         const now = digest();
         if (now !== last) {
           last = now;
