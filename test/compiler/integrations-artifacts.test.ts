@@ -30,14 +30,7 @@ const validate = validatorFor("site-artifacts.schema.json");
 describe("site.json carries the integrations", () => {
   it("a repo without integrations gives the site.json it gave before they existed", () => {
     const a = north(BASE);
-    expect(Object.keys(a)).toEqual([
-      "apiVersion",
-      "kind",
-      "site",
-      "dataConnections",
-      "sharedScripts",
-      "revisionHash",
-    ]);
+    expect(Object.keys(a)).toEqual(["apiVersion", "kind", "site", "dataConnections", "sharedScripts", "revisionHash"]);
     expect(validate(a)).toBe(true);
   });
 
