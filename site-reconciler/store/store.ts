@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import type { ParkedActionReport } from "../../schemas/types.js";
 import type { InstanceState } from "../types.js";
 import { MIGRATIONS } from "./migrations.js";
 
@@ -91,19 +92,8 @@ export interface SafRequestResult {
   unknown: string[];
 }
 
-/** A ParkedMessages document revision the site has applied (once). */
-export interface ParkedAction {
-  revisionHash: string;
-  name: string;
-  action: "retry" | "discard";
-  appliedAt: string;
-  deployCommit: string | null;
-  /** Messages the document named (ids) or its match selected when it was applied. */
-  selected: number;
-  done: number;
-  notParked: number;
-  unknown: number;
-}
+/** A ParkedMessages document revision the site has applied (once): what status.json reports of it. */
+export type ParkedAction = ParkedActionReport;
 
 /** A parked store-and-forward message as listings show it: never its payload. */
 export interface ParkedRow {
