@@ -21,7 +21,7 @@ export interface PlcOptions {
   pki?: string;
 }
 
-type Opcua = typeof import("node-opcua");
+export type Opcua = typeof import("node-opcua");
 
 /**
  * A simulated PLC: a real node-opcua OPCUAServer on 127.0.0.1 (never another address) with the variables asked for,
@@ -43,7 +43,8 @@ export interface Plc {
 }
 
 let opcua: Promise<Opcua> | undefined;
-function load(): Promise<Opcua> {
+/** node-opcua, loaded once, with its console logging silenced. */
+export function loadOpcua(): Promise<Opcua> {
   // node-opcua prints warnings to stdout: a simulated PLC keeps quiet.
   debug.setWarningLogger(() => {});
   debug.setErrorLogger(() => {});
@@ -52,23 +53,34 @@ function load(): Promise<Opcua> {
   return opcua;
 }
 
-export async function startPlc(o: PlcOptions): Promise<Plc> {
-  const m = await load();
-  const pki = o.pki ?? mkdtempSync(join(tmpdir(), "plc-pki-"));
+/**
+ * A node-opcua server on 127.0.0.1 (never another address), not yet initialised: anonymous unless users are given
+ * (username → password), its certificates in pki, room for 50 sessions.
+ */
+export function plcServer(
+  m: Opcua,
+  o: { port?: number; pki: string; users?: Record<string, string> },
+): InstanceType<Opcua["OPCUAServer"]> {
   const users = o.users;
-  const server = new m.OPCUAServer({
+  return new m.OPCUAServer({
     port: o.port ?? 0,
     hostname: "127.0.0.1",
     allowAnonymous: !users,
     serverCertificateManager: new m.OPCUACertificateManager({
-      rootFolder: pki,
+      rootFolder: o.pki,
       automaticallyAcceptUnknownCertificate: true,
     }),
     // Without it node-opcua keeps user certificates under ~/.config: tests write only to temp directories.
-    userCertificateManager: new m.OPCUACertificateManager({ rootFolder: join(pki, "user") }),
+    userCertificateManager: new m.OPCUACertificateManager({ rootFolder: join(o.pki, "user") }),
     userManager: users ? { isValidUser: (u: string, p: string) => users[u] === p } : undefined,
     serverCapabilities: { maxSessions: 50, operationLimits: { maxMonitoredItemsPerCall: 1000, maxNodesPerRead: 1000 } },
   });
+}
+
+export async function startPlc(o: PlcOptions): Promise<Plc> {
+  const m = await loadOpcua();
+  const pki = o.pki ?? mkdtempSync(join(tmpdir(), "plc-pki-"));
+  const server = plcServer(m, { port: o.port, pki, users: o.users });
   await server.initialize();
   const ns = server.engine.addressSpace!.registerNamespace("urn:scadalink:test-plc");
   const objects = server.engine.addressSpace!.rootFolder.objects;

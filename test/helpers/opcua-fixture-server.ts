@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as debug from "node-opcua-debug";
+import { loadOpcua, plcServer } from "../../demo/plc.js";
 
 /**
  * Fault-injection OPC UA servers for the runtime's tests: a real node-opcua OPCUAServer on 127.0.0.1 that can be made
@@ -102,16 +102,6 @@ export interface FixtureServer {
   restart(o?: Partial<Pick<FixtureOptions, "namespacesBefore" | "oddRepublish">>): Promise<FixtureServer>;
 }
 
-type Opcua = typeof import("node-opcua");
-let opcua: Promise<Opcua> | undefined;
-function load(): Promise<Opcua> {
-  debug.setWarningLogger(() => {});
-  debug.setErrorLogger(() => {});
-  debug.setDebugLogger(() => {});
-  opcua ??= import("node-opcua");
-  return opcua;
-}
-
 /** A 64-bit integer as node-opcua holds it, [high, low] unsigned words (its own coercion asserts on large negatives). */
 function words(v: number): [number, number] {
   const x = BigInt.asUintN(64, BigInt(v));
@@ -119,22 +109,10 @@ function words(v: number): [number, number] {
 }
 
 export async function startFixtureServer(o: FixtureOptions): Promise<FixtureServer> {
-  const m = await load();
+  const m = await loadOpcua();
   const pki = o.pki ?? mkdtempSync(join(tmpdir(), "fixture-pki-"));
   const requests = o.requests ?? new RequestLog();
-  const users = o.users;
-  const server = new m.OPCUAServer({
-    port: o.port ?? 0,
-    hostname: "127.0.0.1",
-    allowAnonymous: !users,
-    serverCertificateManager: new m.OPCUACertificateManager({
-      rootFolder: pki,
-      automaticallyAcceptUnknownCertificate: true,
-    }),
-    userCertificateManager: new m.OPCUACertificateManager({ rootFolder: join(pki, "user") }),
-    userManager: users ? { isValidUser: (u: string, p: string) => users[u] === p } : undefined,
-    serverCapabilities: { maxSessions: 50, operationLimits: { maxMonitoredItemsPerCall: 1000, maxNodesPerRead: 1000 } },
-  });
+  const server = plcServer(m, { port: o.port, pki, users: o.users });
   await server.initialize();
   const space = server.engine.addressSpace!;
   for (const uri of o.namespacesBefore ?? []) space.registerNamespace(uri);
