@@ -25,6 +25,7 @@ import { branchDisagreement } from "./apply/branches.js";
 import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
+import type { PostgresConnections } from "./integrations/database/index.js";
 import { SiteStoreAndForward } from "./integrations/site-saf.js";
 import type { StoreAndForward } from "./integrations/store-and-forward/index.js";
 import { acquireLock, StateDirLockedError } from "./lock.js";
@@ -85,6 +86,8 @@ export interface RuntimeContext {
   store: Store;
   /** The site's store-and-forward engine, for the script API (cachedCall, notify, cachedWrite). */
   saf: StoreAndForward;
+  /** The site's PostgreSQL pools, for database.query; the store-and-forward closes them when the site stops. */
+  database: PostgresConnections;
   stateDir: string;
   log: Logger;
 }
@@ -207,7 +210,7 @@ export class Reconciler {
       // Whatever the runtime: messages stored by an earlier run are delivered, and operators act on parked ones.
       const saf = new SiteStoreAndForward({ store, secrets, log, now: config.now });
       saf.configure(store.meta("siteArtifacts") ?? null);
-      const ctx: RuntimeContext = { secrets, store, stateDir, log, saf: saf.engine };
+      const ctx: RuntimeContext = { secrets, store, stateDir, log, saf: saf.engine, database: saf.database };
       const runtime = await makeRuntime(
         config.runtime ??
           ((c) =>

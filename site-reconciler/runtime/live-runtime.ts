@@ -2,6 +2,8 @@ import { join } from "node:path";
 import type { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import type { Logger } from "pino";
 import type { ArtifactDataConnection, TagCounts } from "../../schemas/types.js";
+import type { PostgresConnections } from "../integrations/database/index.js";
+import { ScriptIntegrations } from "../integrations/script-api/index.js";
 import type { StoreAndForward } from "../integrations/store-and-forward/index.js";
 import type { Store } from "../store/store.js";
 import type { EvidenceItem, InstanceState } from "../types.js";
@@ -26,6 +28,8 @@ export interface LiveRuntimeOptions {
   store: Store;
   /** The site's store-and-forward engine (the reconciler owns it: starts, configures and stops it). */
   saf?: StoreAndForward;
+  /** The site's PostgreSQL pools, for database.query (the reconciler owns and closes them). */
+  database?: PostgresConnections;
   /** The reconciler's state directory: the OPC UA client certificate lives in its pki/ folder. */
   stateDir: string;
   log: Logger;
@@ -67,6 +71,7 @@ export class LiveRuntime implements Runtime, RuntimeView {
   private readonly connections = new Map<string, OpcuaConnection>();
   private readonly loadedInstances = new Map<string, Loaded>();
   private readonly scripts: ScriptPool;
+  private readonly integrations: ScriptIntegrations;
   private sharedKey: string | undefined;
   private sharedErrors = 0;
   private readonly listeners = new Set<() => void>();
@@ -81,7 +86,9 @@ export class LiveRuntime implements Runtime, RuntimeView {
     this.now = o.now ?? Date.now;
     this.settleMs = o.settleMs ?? 5000;
     this.events = new BufferedEvents(o.store, this.now, undefined, o.eventCaps);
+    this.integrations = new ScriptIntegrations({ secrets: o.secrets, saf: o.saf, database: o.database });
     this.scripts = new ScriptPool({
+      io: (r) => this.integrations.handle(r),
       log: o.log,
       hosts: o.scriptHosts,
       memoryMb: o.scriptMemoryMb,
@@ -112,6 +119,7 @@ export class LiveRuntime implements Runtime, RuntimeView {
 
   async converge(desired: DesiredRuntime): Promise<RuntimeReport> {
     this.setShared(desired);
+    this.integrations.configure(desired.artifacts);
     const restarted = this.convergeConnections(desired.artifacts?.dataConnections ?? []);
     for (const [name, l] of this.loadedInstances)
       if (!desired.instances.has(name)) {

@@ -56,7 +56,7 @@ export function validateHttpRequest(payload: unknown): asserts payload is HttpRe
 }
 
 /** The auth header of a target, from its secrets as they are now; a missing secret is named, never its value. */
-function authHeader(
+export function authHeader(
   auth: HttpAuth | undefined,
   secrets: SecretLookup,
 ): { header?: [string, string]; missing?: string; values: string[] } {

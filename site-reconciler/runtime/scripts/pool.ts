@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import type { Logger } from "pino";
 import { hostEntry } from "./locate.js";
-import type { FromHost, MirrorAttr, RunOutput, ToHost } from "./protocol.js";
+import type { FromHost, IoReply, IoRequest, MirrorAttr, RunOutput, ToHost } from "./protocol.js";
 import { type LoadError, Sandbox, type ScriptDef, type SharedDef, timeoutOf } from "./sandbox.js";
 
 export interface ScriptPoolOptions {
@@ -22,6 +22,8 @@ export interface ScriptPoolOptions {
   entry?: string;
   /** Event-log entries: host restarts, quarantines. */
   event: (kind: string, message: string, instance?: string) => void;
+  /** Answers the script API calls that leave the sandbox (externalSystem, notify, database); default: refused. */
+  io?: (r: IoRequest) => Promise<IoReply>;
   /** Counters the metrics read. */
   counters: { scriptHostRestarts: number; scriptCrashes: number };
 }
@@ -119,6 +121,7 @@ export class ScriptPool {
       hosts,
       entry: o.entry ?? hostEntry(),
       maxHosts: Math.max(hosts, o.maxHosts ?? hosts + 4),
+      io: o.io ?? (async () => ({ e: "this runtime does not reach external systems, notifications or databases" })),
     };
     this.#shards = new Array<Host | null>(hosts).fill(null);
     this.#watchdog = setInterval(() => this.#watch(), WATCHDOG_MS);

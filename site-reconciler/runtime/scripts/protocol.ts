@@ -53,3 +53,24 @@ export interface RunOutput {
 }
 
 export type FromHost = { t: "ready" } | ({ t: "result"; id: number } & RunOutput);
+
+/** The script API calls that leave the sandbox (SPEC 8.2): each one is answered by the site process. */
+export type IoOp = "call" | "cachedCall" | "notify" | "query" | "cachedWrite";
+
+/**
+ * One such call, as the host sends it to the site over the host's I/O pipe (a line of JSON each way). target is
+ * the ExternalSystem, NotificationList or DatabaseConnection; deadline (epoch ms) is where the script's own
+ * timeout ends, so nothing the call does outlives the run.
+ */
+export interface IoRequest {
+  op: IoOp;
+  instance: string;
+  target: string;
+  /** call, cachedCall: the method; query, cachedWrite: the SQL; notify: the subject. */
+  name: string;
+  args: unknown[];
+  deadline: number;
+}
+
+/** The site's answer: a value, or an error with the words a script may see (and an HTTP status for call). */
+export type IoReply = { v: unknown } | { e: string; status?: number | null };
