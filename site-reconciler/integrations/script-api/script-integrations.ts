@@ -90,7 +90,7 @@ export class ScriptIntegrations {
         }
       }
       case "cachedWrite": {
-        const db = this.#database(r);
+        this.#database(r);
         return this.#enqueue(r, "databaseConnection", r.name, { sql: r.name, params: r.args });
       }
     }
@@ -99,7 +99,8 @@ export class ScriptIntegrations {
   #database(r: IoRequest): ArtifactDatabaseConnection {
     const db = this.#databases.get(r.target);
     if (!db) throw new Error(`database.${r.op}: no database connection "${r.target}" on this site`);
-    if (typeof r.name !== "string" || r.name.trim() === "") throw new Error(`database.${r.op}: the SQL must be a string`);
+    if (typeof r.name !== "string" || r.name.trim() === "")
+      throw new Error(`database.${r.op}: the SQL must be a string`);
     return db;
   }
 

@@ -74,6 +74,35 @@ const runtimeSource = (name: string) => `const ${name} = (function () {
     };
     return lock({ info(m) { emit("info", m); }, warn(m) { emit("warn", m); }, error(m) { emit("error", m); } });
   };
+  // Integration calls (SPEC 8.2): the host answers synchronously. A failed call throws an Error with the words
+  // and, for externalSystem.call, the HTTP status (null when none came).
+  const io = (key, op, what, target, name, args) => {
+    const t = text(target, what + ": the " + (op === "notify" ? "list" : op === "call" || op === "cachedCall" ? "system" : "connection") + " name");
+    const n = text(name, what + ": the " + (op === "notify" ? "subject" : op === "call" || op === "cachedCall" ? "method name" : "SQL"));
+    let r;
+    try { r = bridge("io", key, op, stringify({ t, n, a: args }), ""); } catch { r = undefined; }
+    if (typeof r !== "string") throw new RealmError("the runtime could not complete " + what);
+    const m = parse(r);
+    if (hasOwn(m, "e")) {
+      const err = new RealmError(str(m.e));
+      err.status = hasOwn(m, "s") ? m.s : null;
+      throw err;
+    }
+    return m.v;
+  };
+  const makeIntegrations = (key) => ({
+    externalSystem: lock({
+      call(system, method, ...args) { return io(key, "call", "externalSystem.call", system, method, args); },
+      cachedCall(system, method, ...args) { return io(key, "cachedCall", "externalSystem.cachedCall", system, method, args); },
+    }),
+    notify: lock({
+      notify(list, subject, body) { return io(key, "notify", "notify", list, subject, [text(body, "notify: the body")]); },
+    }).notify,
+    database: lock({
+      query(connection, sql, ...params) { return io(key, "query", "database.query", connection, sql, params); },
+      cachedWrite(connection, sql, ...params) { return io(key, "cachedWrite", "database.cachedWrite", connection, sql, params); },
+    }),
+  });
   const makeNow = (key) => lock({ now() { return num(host("now", key, "", "", "")); } }).now;
   const makeCallShared = (inst, sdepth) =>
     lock({
@@ -113,6 +142,7 @@ const runtimeSource = (name: string) => `const ${name} = (function () {
       callShared: makeCallShared(inst, 0),
       log: makeLog(key, rec.path),
       now: makeNow(key),
+      ...makeIntegrations(key),
     });
     return (fns[depth] = (expr ? rec.expr : rec.factory)(api));
   };

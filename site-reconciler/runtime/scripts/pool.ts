@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { IO_FD } from "./io-client.js";
 import { hostEntry } from "./locate.js";
 import type { FromHost, IoReply, IoRequest, MirrorAttr, RunOutput, ToHost } from "./protocol.js";
 import { type LoadError, Sandbox, type ScriptDef, type SharedDef, timeoutOf } from "./sandbox.js";
@@ -49,6 +51,9 @@ const WATCHDOG_MS = 100;
 const STABLE_MS = 10_000;
 const RESPAWN_MAX_MS = 5_000;
 const STDERR_KEEP = 4_096;
+/** A host runs one script at a time, so one call is in flight; a few more come from runs the watchdog gave up on. */
+const IO_MAX_PENDING = 8;
+const IO_MAX_LINE = 16 * 2 ** 20;
 
 type Resolved = Required<ScriptPoolOptions>;
 
@@ -379,9 +384,12 @@ export class ScriptPool {
       const child = fork(this.#o.entry, [], {
         serialization: "advanced",
         execArgv: [`--max-old-space-size=${this.#o.memoryMb}`],
-        stdio: ["ignore", "ignore", "pipe", "ipc"],
+        // fd 4: the I/O pipe, on which the host's I/O thread sends the scripts' integration calls (io-client.ts).
+        stdio: ["ignore", "ignore", "pipe", "ipc", "pipe"],
       });
       h.child = child;
+      const pipe = child.stdio[IO_FD] as Duplex | null | undefined;
+      if (pipe) this.#serveIo(h, pipe);
       child.stderr?.setEncoding("utf8");
       child.stderr?.on("data", (s: string) => {
         h.stderr = (h.stderr + s).slice(-STDERR_KEEP);
@@ -394,6 +402,60 @@ export class ScriptPool {
     if (delay === 0) start();
     else setTimeout(start, delay).unref();
     return h;
+  }
+
+  /**
+   * Answers a host's integration calls, one JSON line each way. The host speaks for its own instances only, and a
+   * host that floods the pipe (more than IO_MAX_PENDING calls unanswered, or a line over IO_MAX_LINE) is cut off.
+   */
+  #serveIo(h: Host, pipe: Duplex): void {
+    let buf = "";
+    let pending = 0;
+    pipe.setEncoding("utf8");
+    pipe.on("error", () => undefined);
+    const reply = (id: unknown, r: IoReply) => {
+      pending--;
+      if (!h.dead && pipe.writable) pipe.write(`${JSON.stringify({ id, ...r })}\n`);
+    };
+    pipe.on("data", (d: string) => {
+      buf += d;
+      if (buf.length > IO_MAX_LINE && !buf.includes("\n")) {
+        this.#o.log.warn("script host sent an integration call over the size limit: its pipe is closed");
+        pipe.destroy();
+        return;
+      }
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let m: IoRequest & { id: unknown };
+        try {
+          m = JSON.parse(line) as IoRequest & { id: unknown };
+        } catch {
+          continue;
+        }
+        pending++;
+        if (pending > IO_MAX_PENDING) {
+          reply(m.id, { e: "too many integration calls at once" });
+          continue;
+        }
+        if (![...h.members].some((x) => x.instance === m.instance && !x.disposed)) {
+          reply(m.id, { e: "the instance is not loaded in this script host" });
+          continue;
+        }
+        const r: IoRequest = {
+          op: m.op,
+          instance: m.instance,
+          target: String(m.target),
+          name: String(m.name),
+          args: Array.isArray(m.args) ? m.args : [],
+          deadline: Number(m.deadline),
+        };
+        this.#o.io(r).then(
+          (a) => reply(m.id, a),
+          (e: unknown) => reply(m.id, { e: e instanceof Error ? e.message : String(e) }),
+        );
+      }
+    });
   }
 
   #post(h: Host, m: ToHost): void {

@@ -4,6 +4,7 @@ import { analyzeCode, type CodePos } from "../../../controller/contract/script-a
 import { SHARED_GLOBALS, TEMPLATE_GLOBALS } from "../../../controller/contract/script-policy.js";
 import { type Factory, type HostBridge, installRuntime, type RealmControl } from "./bridge.js";
 import { createRealm } from "./lockdown.js";
+import type { IoOp, IoReply } from "./protocol.js";
 
 export interface ScriptHost {
   /** Canonical path (scope already applied). Returns the current value; throws an Error whose message is safe to show for an unknown path. */
@@ -11,6 +12,11 @@ export interface ScriptHost {
   /** Canonical path. Throws (safe message) for unknown path, read-only data attribute, wrong type. */
   set(path: string, value: unknown): void;
   log(level: "info" | "warn" | "error", message: string, script: string): void;
+  /**
+   * A script API call that leaves the sandbox (SPEC 8.2): answered synchronously, by deadline (epoch ms, the end of
+   * the run's timeout) at the latest. Absent: such calls fail with a clear error.
+   */
+  io?(op: IoOp, target: string, name: string, args: unknown[], deadline: number): IoReply;
 }
 
 export interface ScriptDef {
@@ -57,6 +63,7 @@ export interface SandboxOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 1_000;
+const IO_OPS: ReadonlySet<string> = new Set<IoOp>(["call", "cachedCall", "notify", "query", "cachedWrite"]);
 const MAX_PROBLEMS = 5;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -78,6 +85,8 @@ export class Sandbox {
   readonly #compiled = new Map<string, Compiled>();
   #seq = 0;
   #running = false;
+  /** Where the current run's timeout ends (epoch ms): integration calls must answer by then. */
+  #deadline = 0;
 
   constructor(opts: SandboxOptions = {}) {
     this.#now = opts.now ?? Date.now;
@@ -199,6 +208,15 @@ export class Sandbox {
           host.log(level, String(c), String(b));
           return "{}";
         }
+        case "io": {
+          if (!this.#running) return errorText("integration calls are made during a script run only");
+          if (!IO_OPS.has(String(a))) return errorText(`unknown integration call ${String(a)}`);
+          if (host.io === undefined)
+            return errorText("this runtime does not reach external systems, notifications or databases");
+          const req = JSON.parse(String(b)) as { t: string; n: string; a: unknown[] };
+          const r = host.io(String(a) as IoOp, req.t, req.n, req.a, this.#deadline);
+          return JSON.stringify("e" in r ? { e: r.e, s: r.status ?? null } : { v: r.v });
+        }
       }
       return errorText(`unknown operation ${String(op)}`);
     } catch (e) {
@@ -215,6 +233,7 @@ export class Sandbox {
       return failed("the arguments are not JSON data");
     }
     this.#running = true;
+    this.#deadline = Date.now() + timeout;
     const unwatch = this.#watchPromises();
     try {
       this.#control.start(key, path, kind, argsJson);
@@ -332,7 +351,10 @@ function compile(
   code: string,
   expression: boolean,
 ): Compiled {
-  const names = kind === "shared" ? "callShared, log, now" : "attributes, callScript, callShared, log, now";
+  const names =
+    kind === "shared"
+      ? "callShared, log, now"
+      : "attributes, callScript, callShared, log, now, externalSystem, notify, database";
   let firstError: string | undefined;
   for (const isAsync of [false, true]) {
     const head = `(function () { "use strict"; const { ${names} } = arguments[0]; return ${isAsync ? "async " : ""}function (${params.join(", ")}) `;

@@ -6,6 +6,7 @@
 import { Worker } from "node:worker_threads";
 import { TokenBucket } from "../limits/token-bucket.js";
 import { fits } from "../opcua/data-types.js";
+import { IoClient } from "./io-client.js";
 import type { FromHost, MirrorAttr, RunOutput, ScriptLog, ToHost } from "./protocol.js";
 import { type InstanceScripts, Sandbox, type ScriptHost } from "./sandbox.js";
 
@@ -41,6 +42,8 @@ process.on("disconnect", () => process.exit(0));
 const sandbox = new Sandbox();
 const instances = new Map<string, Loaded>();
 let current: { writes: [string, unknown][]; logs: ScriptLog[]; dropped: number } | null = null;
+/** Made at the first integration call: a host whose scripts never leave the site has no I/O thread. */
+let io: IoClient | undefined;
 
 process.on("message", (m: ToHost) => {
   switch (m.t) {
@@ -107,6 +110,11 @@ function hostFor(l: Mirror): ScriptHost {
       // device reports it.
       if (a.source === "static") l.values.set(path, value);
       current?.writes.push([path, value]);
+    },
+    io: (op, target, name, args, deadline) => {
+      if (current === null) return { e: "no script run is in progress" };
+      io ??= new IoClient();
+      return io.request({ op, instance: l.instance, target, name, args, deadline });
     },
     log: (level, message, script) => {
       if (current === null) return;
