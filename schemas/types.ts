@@ -2652,7 +2652,7 @@ export interface AlarmDefinition {
   locked?: boolean;
 }
 /**
- * A JavaScript (ES2022) function body run on the site. API: attributes.get/set, callScript, callShared, log.info/warn/error, now().
+ * A JavaScript (ES2022) function body run on the site. API: attributes.get/set, callScript, callShared, log.info/warn/error, now(), and the integrations externalSystem.call/cachedCall, notify, database.query/cachedWrite.
  *
  * This interface was referenced by `Template`'s JSON-Schema
  * via the `definition` "Script".
