@@ -122,6 +122,32 @@ describe("script pool", () => {
     }
   });
 
+  it("the site answers a host's integration calls only for instances loaded in it, and only a few at a time", async () => {
+    const asked: string[] = [];
+    const { p } = pool({
+      entry: FAULTY,
+      io: async (r) => {
+        asked.push(r.instance);
+        await new Promise((res) => setTimeout(res, 100));
+        return { v: "ok" };
+      },
+    });
+    process.env.SCADALINK_FAULTY_HOST = "io";
+    try {
+      const h = p.load("P1", [script("Any", "return 1;", 5_000)], ATTRS, () => []);
+      const r = await h.run("Any", "run");
+      const v = (r.result as { value: { foreign: unknown; own: unknown; flood: string[] } }).value;
+      expect(v.foreign).toMatchObject({ e: "the instance is not loaded in this script host" });
+      expect(v.own).toMatchObject({ v: "ok" });
+      // Eight in flight at most; the rest are refused at once, not queued without bound.
+      expect(v.flood.filter((x) => x === "answered")).toHaveLength(8);
+      expect(v.flood.filter((x) => x === "too many integration calls at once")).toHaveLength(12);
+      expect(asked).not.toContain("Other");
+    } finally {
+      delete process.env.SCADALINK_FAULTY_HOST;
+    }
+  });
+
   it("three timeouts in a row quarantine a script; its instance's other scripts and a new load are not affected", async () => {
     const { p, events } = pool();
     const h = p.load("P1", [script("Spin", "for (;;) {}", 50), script("Fine", "return 1;")], ATTRS, () => []);
