@@ -692,3 +692,82 @@ describe("instances", () => {
     expect(value(b.run("Read"))).toBe(2);
   });
 });
+
+describe("integration calls in the realm (SPEC 8.2)", () => {
+  const withIo = (
+    answer: (
+      op: string,
+      target: string,
+      name: string,
+      args: unknown[],
+    ) => { v: unknown } | { e: string; status?: number | null },
+  ) => {
+    const calls: { op: string; target: string; name: string; args: unknown[]; left: number }[] = [];
+    const h = fakeHost();
+    h.io = (op, target, name, args, deadline) => {
+      calls.push({ op, target, name, args, left: deadline - Date.now() });
+      return answer(op, target, name, args);
+    };
+    return { h, calls };
+  };
+
+  it("each call reaches the host with its operation, names, arguments and the run's deadline", () => {
+    const { h, calls } = withIo((op) => ({ v: op === "query" ? [{ a: 1 }] : "id-1" }));
+    const out = load(
+      new Sandbox(),
+      [
+        script(
+          "S",
+          'return [externalSystem.call("Mes", "Get", "o1", 2, undefined), externalSystem.cachedCall("Mes", "Put", { x: [1] }), notify("Ops", "Stopped", "line 1"), database.query("H", "SELECT $1", 5), database.cachedWrite("H", "INSERT $1", "v")];',
+          { timeoutMs: 800 },
+        ),
+      ],
+      h,
+    ).run("S");
+    expect(value(out)).toEqual(["id-1", "id-1", "id-1", [{ a: 1 }], "id-1"]);
+    expect(calls.map(({ left: _, ...c }) => c)).toEqual([
+      { op: "call", target: "Mes", name: "Get", args: ["o1", 2, null] },
+      { op: "cachedCall", target: "Mes", name: "Put", args: [{ x: [1] }] },
+      { op: "notify", target: "Ops", name: "Stopped", args: ["line 1"] },
+      { op: "query", target: "H", name: "SELECT $1", args: [5] },
+      { op: "cachedWrite", target: "H", name: "INSERT $1", args: ["v"] },
+    ]);
+    // The deadline is the end of this run's own timeout.
+    for (const c of calls) {
+      expect(c.left).toBeGreaterThan(700);
+      expect(c.left).toBeLessThanOrEqual(800);
+    }
+  });
+
+  it("a failed call is a realm Error with status and message; names must be strings; non-JSON arguments never cross", () => {
+    const { h, calls } = withIo(() => ({ e: "Mes: HTTP 503: down", status: 503 }));
+    const sb = new Sandbox();
+    const s = load(
+      sb,
+      [
+        script(
+          "Status",
+          'try { externalSystem.call("Mes", "Get"); } catch (e) { return [e instanceof Error, e.status, e.message]; }',
+        ),
+        script("Name", 'externalSystem.call(42, "Get");'),
+        script("Body", 'notify("Ops", "s", 7);'),
+        script("Big", 'externalSystem.call("Mes", "Get", 10n);'),
+      ],
+      h,
+    );
+    expect(value(s.run("Status"))).toEqual([true, 503, "Mes: HTTP 503: down"]);
+    expect(failure(s.run("Name"))).toMatch(/externalSystem\.call: the system name must be a string/);
+    expect(failure(s.run("Body"))).toMatch(/notify: the body must be a string/);
+    expect(failure(s.run("Big"))).toMatch(/BigInt/);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("without an I/O host the calls fail with a clear error, and shared scripts do not have them", () => {
+    const sb = new Sandbox();
+    expect(failure(load(sb, [script("S", 'notify("Ops", "s", "b");')]).run("S"))).toMatch(
+      /does not reach external systems, notifications or databases/,
+    );
+    const errors = sb.setShared([{ name: "X", parameters: [], code: 'return database.query("H", "SELECT 1");' }]);
+    expect(errors[0]?.message).toMatch(/"database" is not available to scripts/);
+  });
+});

@@ -79,8 +79,9 @@ const runtimeSource = (name: string) => `const ${name} = (function () {
   const io = (key, op, what, target, name, args) => {
     const t = text(target, what + ": the " + (op === "notify" ? "list" : op === "call" || op === "cachedCall" ? "system" : "connection") + " name");
     const n = text(name, what + ": the " + (op === "notify" ? "subject" : op === "call" || op === "cachedCall" ? "method name" : "SQL"));
+    const payload = stringify({ t, n, a: args }); // a value that is not JSON data throws here, in the realm
     let r;
-    try { r = bridge("io", key, op, stringify({ t, n, a: args }), ""); } catch { r = undefined; }
+    try { r = bridge("io", key, op, payload, ""); } catch { r = undefined; }
     if (typeof r !== "string") throw new RealmError("the runtime could not complete " + what);
     const m = parse(r);
     if (hasOwn(m, "e")) {
