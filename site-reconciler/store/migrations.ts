@@ -2,6 +2,69 @@
  * The store's schema, one step per version. PRAGMA user_version records the steps applied; each step runs in the
  * same transaction as the version bump, so a crash leaves the database at one version or the next.
  */
+/** The tables the runtime writes that a site pair replicates (docs/redundancy.md), with their key columns. */
+export const REPLICATED: Readonly<
+  Record<string, { key: readonly string[]; columns: readonly string[]; deletes: boolean }>
+> = {
+  static_values: { key: ["instance", "path"], columns: ["instance", "path", "value", "written_at"], deletes: true },
+  alarm_states: { key: ["instance", "path"], columns: ["instance", "path", "active", "since"], deletes: true },
+  saf_messages: {
+    key: ["id"],
+    columns: [
+      "seq",
+      "id",
+      "kind",
+      "target",
+      "label",
+      "instance",
+      "payload",
+      "bytes",
+      "state",
+      "attempts",
+      "enqueued_at",
+      "last_attempt_at",
+      "last_error",
+      "parked_at",
+    ],
+    deletes: true,
+  },
+  saf_parked_actions: {
+    key: ["revision_hash"],
+    columns: [
+      "revision_hash",
+      "name",
+      "action",
+      "applied_at",
+      "deploy_commit",
+      "selected",
+      "done",
+      "not_parked",
+      "unknown",
+    ],
+    deletes: true,
+  },
+  // Each node caps its own event log: rows are appended on the standby, never deleted from the active's log.
+  events: { key: ["id"], columns: ["id", "at", "kind", "instance", "message", "node"], deletes: false },
+};
+
+/**
+ * Triggers that append every change of a replicated table to repl_log in the changing transaction, while
+ * meta.replCapture is '1' (an active node of a pair): the log is exactly what committed, in commit order.
+ */
+function captureTriggers(): string {
+  const on = "(SELECT value FROM meta WHERE key = 'replCapture') = '1'";
+  const obj = (ref: string, cols: readonly string[]) =>
+    `json_object(${cols.map((c) => `'${c}', ${ref}.${c}`).join(", ")})`;
+  return Object.entries(REPLICATED)
+    .map(([t, d]) => {
+      const upsert = (ev: string) =>
+        `CREATE TRIGGER repl_${t}_${ev.toLowerCase()} AFTER ${ev} ON ${t} WHEN ${on} BEGIN INSERT INTO repl_log (tbl, op, row, at) VALUES ('${t}', 'upsert', ${obj("NEW", d.columns)}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')); END;`;
+      const del = `CREATE TRIGGER repl_${t}_delete AFTER DELETE ON ${t} WHEN ${on} BEGIN INSERT INTO repl_log (tbl, op, row, at) VALUES ('${t}', 'delete', ${obj("OLD", d.key)}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')); END;`;
+      return [upsert("INSERT"), upsert("UPDATE"), ...(d.deletes ? [del] : [])].join("\n");
+    })
+    .join("\n");
+}
+
 export const MIGRATIONS: readonly string[] = [
   // 1: applied packages, runtime-written static values, audit trail, event log, refusals, execution records.
   `
@@ -118,5 +181,26 @@ export const MIGRATIONS: readonly string[] = [
     not_parked INTEGER NOT NULL,
     unknown INTEGER NOT NULL
   ) STRICT;
+  `,
+  // 6: site pairs (docs/redundancy.md). repl_log: the replication log the capture triggers fill on an active node;
+  // the standby reads it by seq and the active prunes what the standby acknowledged. repl_waiting: on a standby,
+  // replicated static values of instances it has not applied yet (row null: deleted). events.node: the node that
+  // wrote an event (null: this one), so a replicated log says which node did what.
+  `
+  CREATE TABLE repl_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tbl TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+    row TEXT NOT NULL,
+    at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE repl_waiting (
+    instance TEXT NOT NULL,
+    path TEXT NOT NULL,
+    row TEXT,
+    PRIMARY KEY (instance, path)
+  ) STRICT;
+  ALTER TABLE events ADD COLUMN node TEXT;
+  ${captureTriggers()}
   `,
 ];
