@@ -118,6 +118,11 @@ export interface ParkedRow {
 export class Store {
   /** Statements of the runtime's hot paths (events, alarm states, static writes), prepared once. */
   private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * A standby of a pair: what the runtime wrote (static values, alarm states) is the active's, replicated, so a new
+   * revision applied here does not reset it; the active's reset reaches this store through the replication log.
+   */
+  replica = false;
 
   private constructor(readonly db: Database.Database) {}
 
@@ -183,8 +188,8 @@ export class Store {
 
   /**
    * Applies one instance's revision in one transaction: the package, its hash, the deploy commit and an audit row;
-   * a new revision resets the static values and alarm states the runtime wrote. Returns false when that revision is
-   * already applied.
+   * a new revision resets the static values and alarm states the runtime wrote (not on a replica: see `replica`).
+   * Returns false when that revision is already applied.
    */
   apply(a: ApplyInput): boolean {
     return this.db.transaction(() => {
@@ -202,7 +207,7 @@ export class Store {
              applied_at = excluded.applied_at`,
         )
         .run(a);
-      if (prev?.hash !== a.revisionHash) {
+      if (prev?.hash !== a.revisionHash && !this.replica) {
         this.db.prepare("DELETE FROM static_values WHERE instance = ?").run(a.name);
         // No foreign key on alarm states: a first apply also clears any a runtime wrote for a removed namesake.
         this.db.prepare("DELETE FROM alarm_states WHERE instance = ?").run(a.name);

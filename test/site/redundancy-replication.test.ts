@@ -158,4 +158,27 @@ describe("replication log", () => {
     ]);
     b2.close();
   });
+
+  it("a new revision's reset comes from the active: the standby applying it late does not wipe what the active wrote since", () => {
+    const p = pair();
+    for (const s of [p.a, p.b]) s.apply(pkg("P1", "sha256:1"));
+    p.b.replica = true;
+    p.source.setCapture(true);
+    p.a.writeStatic("P1", "Count", 1, "2026-12-07T10:00:01.000Z");
+    p.sink.applySnapshot(p.source.snapshot(), ORIGIN);
+    // The active applies revision 2 (its statics reset) and its runtime writes under it; the standby has not fetched
+    // revision 2 yet when the log arrives, and applies it afterwards.
+    p.a.apply(pkg("P1", "sha256:2"));
+    p.a.writeStatic("P1", "Count", 100, "2026-12-07T10:00:05.000Z");
+    sync(p);
+    p.b.apply(pkg("P1", "sha256:2"));
+    expect(content(p.b).statics).toEqual(content(p.a).statics);
+    expect(content(p.b).statics).toEqual([
+      { instance: "P1", path: "Count", value: "100", written_at: "2026-12-07T10:00:05.000Z" },
+    ]);
+    // Without the replica setting the late apply would have wiped it: the setting is what keeps it.
+    p.b.replica = false;
+    p.b.apply(pkg("P1", "sha256:3"));
+    expect(content(p.b).statics).toEqual([]);
+  });
 });
