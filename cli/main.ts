@@ -179,6 +179,20 @@ function program(run: (p: Promise<number>) => void): Command {
         .env("SCADALINK_API_PORT"),
     )
     .addOption(
+      new Option(
+        "--inbound-port <port>",
+        "serve the site's ApiMethods at POST /api/<method> on this port (0: any free port; off by default)",
+      ).env("SCADALINK_INBOUND_PORT"),
+    )
+    .addOption(
+      new Option(
+        "--inbound-host <address>",
+        "the address the inbound API binds (other systems call it: 0.0.0.0 or one interface's address)",
+      )
+        .default("127.0.0.1")
+        .env("SCADALINK_INBOUND_HOST"),
+    )
+    .addOption(
       new Option("--settle <seconds>", "how long a new instance may take to connect and get values before it is judged")
         .default("5")
         .env("SCADALINK_SETTLE"),
@@ -239,6 +253,12 @@ function program(run: (p: Promise<number>) => void): Command {
         "",
         "Secrets: a connection's passwordSecret NAME is read from SCADALINK_SECRET_NAME, else from the file NAME in",
         "--secrets-dir. Their values never appear in logs, status or records.",
+        "",
+        "Inbound API (--inbound-port): callers send one of the method's key secrets as X-API-Key; plain HTTP, so put",
+        "TLS in front with a reverse proxy when it leaves the host. Not served with --once. See docs/inbound-api.md.",
+        "",
+        "Parked store-and-forward messages: scadalink site parked --state-dir DIR lists them; scadalink site parked",
+        "retry ID…|--all and scadalink site parked discard ID… act on them, also while the site runs.",
         "",
         "Exit codes (--once): 0 converged, 1 not converged (a package or the manifest refused, or git unreachable),",
         "2 usage error, the state directory in use by another reconciler, or internal error.",

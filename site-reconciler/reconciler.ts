@@ -11,6 +11,7 @@ import { objectId } from "../controller/git/objects.js";
 import { Repo } from "../controller/git/repo.js";
 import type { TrustedKey } from "../controller/git/sshsig.js";
 import type {
+  ArtifactApiMethod,
   BatchRelease,
   DeploymentPackage,
   EvidenceChecklist,
@@ -25,6 +26,7 @@ import { branchDisagreement } from "./apply/branches.js";
 import { planApply } from "./apply/plan.js";
 import { type Checked, checkManifest, checkPackage, checkSiteArtifacts } from "./apply/verify.js";
 import { DeploySource, message, type SiteTree } from "./deploy-source.js";
+import { type Inbound, startInbound } from "./inbound/server.js";
 import type { PostgresConnections } from "./integrations/database/index.js";
 import { SiteStoreAndForward } from "./integrations/site-saf.js";
 import type { StoreAndForward } from "./integrations/store-and-forward/index.js";
@@ -32,7 +34,14 @@ import { acquireLock, StateDirLockedError } from "./lock.js";
 import { checkRelease, NO_KEYS_MESSAGE, type RefusalReason } from "./provenance.js";
 import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
-import type { DesiredInstance, Runtime, RuntimeReport, SecretLookup } from "./runtime/runtime.js";
+import type {
+  DesiredInstance,
+  Runtime,
+  RuntimeReport,
+  ScriptCaller,
+  ScriptCallResult,
+  SecretLookup,
+} from "./runtime/runtime.js";
 import { emptyStats, type RuntimeView } from "./runtime/view.js";
 import { secretLookup } from "./secrets.js";
 import { backlogDigest, statusBody } from "./status/build.js";
@@ -78,6 +87,12 @@ export interface ReconcilerConfig {
   statusBranchPrefix?: string;
   /** The local runtime; the default runs the instances against their OPC UA servers (LiveRuntime). */
   runtime?: (ctx: RuntimeContext) => Runtime | Promise<Runtime>;
+  /**
+   * The inbound API (section 8.4): POST /api/<method> on this port (0: any free one); off when absent. It binds
+   * inboundHost (default 127.0.0.1): unlike the read API it faces other systems, so any address may be given.
+   */
+  inboundPort?: number;
+  inboundHost?: string;
 }
 
 /** What a runtime is made from. */
@@ -140,6 +155,31 @@ const NO_VIEW: RuntimeView = {
   }),
 };
 
+function isCaller(r: Runtime): r is Runtime & ScriptCaller {
+  return typeof (r as Partial<ScriptCaller>).callScript === "function";
+}
+
+/** A runtime that runs no scripts (one given by a test or an embedder): every call is a 503. */
+const NO_CALLER: ScriptCaller = {
+  callScript: async (): Promise<ScriptCallResult> => ({
+    status: "unavailable",
+    message: "this site's runtime runs no scripts",
+  }),
+};
+
+/** The ApiMethods of the applied site.json, parsed again only when its revision hash changes. */
+function apiMethodsOf(store: Store): () => readonly ArtifactApiMethod[] {
+  let held: { hash: string | undefined; methods: readonly ArtifactApiMethod[] } | undefined;
+  return () => {
+    const hash = store.meta("siteRevisionHash") ?? undefined;
+    if (!held || held.hash !== hash) {
+      const text = store.meta("siteArtifacts");
+      held = { hash, methods: text ? ((JSON.parse(text) as SiteArtifacts).apiMethods ?? []) : [] };
+    }
+    return held.methods;
+  };
+}
+
 /** The store's applied revisions and refusals, read once per loop after the apply. */
 interface Applied {
   applied: Map<string, AppliedRevision>;
@@ -172,6 +212,7 @@ export class Reconciler {
     private readonly runtime: Runtime,
     private readonly lock: { release(): void },
     private readonly saf: SiteStoreAndForward,
+    private readonly inbound: Inbound | undefined,
   ) {}
 
   static async create(config: ReconcilerConfig, log: Logger): Promise<Reconciler> {
@@ -226,6 +267,24 @@ export class Reconciler {
             })),
         ctx,
       );
+      // After the runtime, whose scripts answer; stopped before it.
+      let inbound: Inbound | undefined;
+      if (config.inboundPort !== undefined)
+        try {
+          inbound = await startInbound({
+            port: config.inboundPort,
+            host: config.inboundHost,
+            methods: apiMethodsOf(store),
+            secrets,
+            runtime: isCaller(runtime) ? runtime : NO_CALLER,
+            log,
+          });
+        } catch (e) {
+          await runtime.close();
+          await saf.stop();
+          store.close();
+          throw e;
+        }
       if (config.trustedKeys)
         log.info({ keys: config.trustedKeys.map((k) => k.principals.join(",")) }, "applying only signed releases");
       else if (config.allowUnsigned)
@@ -233,7 +292,7 @@ export class Reconciler {
           "--allow-unsigned: release signatures are not checked, so anyone who can write the deploy branch decides what this site runs; for production give the controller's public key with --trusted-keys FILE (allowed_signers format)",
         );
       else log.error(NO_KEYS_MESSAGE);
-      return new Reconciler(config, log, store, source, writer, runtime, lock, saf);
+      return new Reconciler(config, log, store, source, writer, runtime, lock, saf, inbound);
     } catch (e) {
       lock.release();
       throw e;
@@ -300,6 +359,7 @@ export class Reconciler {
     const siteText = this.store.meta("siteArtifacts") ?? null;
     await this.storeAndForward(siteText);
     const report = await this.converge(held);
+    this.inbound?.checkKeys();
     await this.recordExecutions(tree, report, held);
     await this.report(report, r, held, siteText);
     this.prune();
@@ -747,6 +807,7 @@ export class Reconciler {
     const registry = new Registry();
     const view = this.view ?? NO_VIEW;
     siteMetrics(registry, view, this.config.site, this.saf.engine);
+    this.inbound?.metrics.register(registry);
     this.loopMetrics = loopMetrics(registry);
     const [head, signer] = [this.store.meta("deployCommit"), this.store.meta("releaseSigner")];
     if (head && signer && this.config.trustedKeys) this.loopMetrics.verifiedRelease.set({ commit: head, signer }, 1);
@@ -782,6 +843,11 @@ export class Reconciler {
     };
   }
 
+  /** The port the inbound API listens on; undefined when it is off. */
+  get inboundPort(): number | undefined {
+    return this.inbound?.port;
+  }
+
   /** The site's store-and-forward engine (the script API enqueues into it). */
   get storeAndForwardEngine(): StoreAndForward {
     return this.saf.engine;
@@ -796,6 +862,8 @@ export class Reconciler {
       removeApiFile(resolve(this.config.stateDir));
       await this.api.close();
     }
+    // Before the runtime: calls still waiting are answered (503), none is left to a runtime that is gone.
+    await this.inbound?.close();
     await this.runtime.close();
     // After the runtime (its scripts may still enqueue), before the store: deliveries seen are committed.
     await this.saf.stop();

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import pino from "pino";
 import { isBranchName } from "../../controller/contract/branches.js";
@@ -10,6 +11,7 @@ import {
   inspectInstance,
   readApiFile,
 } from "../../site-reconciler/api/server.js";
+import { InboundListenError } from "../../site-reconciler/inbound/server.js";
 import { alive, StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/reconciler.js";
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
@@ -30,6 +32,9 @@ export interface SiteOptions {
   heartbeatInterval: string;
   runtime: "opcua" | "none";
   apiPort: string;
+  /** The inbound API's port (absent or "off": none) and bind address. */
+  inboundPort?: string;
+  inboundHost: string;
   settle: string;
   acceptUnknownCertificates?: boolean;
   trustedKeys?: string;
@@ -53,7 +58,10 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
   if (o.trustedKeys && o.allowUnsigned)
     throw new UsageError("--trusted-keys and --allow-unsigned exclude each other: give one of them");
   const port = apiPort(o.apiPort);
+  const inbound = inboundOptions(o);
   const log = pino({ level: o.logLevel, base: { component: "site", site: o.site } });
+  // One loop answers no caller: the inbound API runs with the long-running site only, like the read API.
+  if (o.once && inbound) log.info("--inbound-port is not served with --once");
   let reconciler: Reconciler;
   try {
     reconciler = await Reconciler.create(
@@ -75,12 +83,14 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
         scriptMemoryMb: whole(o.scriptMemory, "--script-memory"),
         eventMaxRows: whole(o.eventMaxRows, "--event-max-rows"),
         ...(o.runtime === "none" ? { runtime: packageRuntime } : {}),
+        ...(o.once ? {} : inbound),
         env,
       },
       log,
     );
   } catch (e) {
     if (e instanceof StateDirLockedError) throw new UsageError(e.message);
+    if (e instanceof InboundListenError) throw new UsageError(`--inbound-port ${o.inboundPort}: ${e.message}`);
     throw e;
   }
   if (o.once) {
@@ -118,6 +128,22 @@ function apiPort(value: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`--api-port ${value}: a port (0-65535) or off`);
   return n;
+}
+
+/** --inbound-port and --inbound-host as the reconciler's config; undefined when the inbound API is off (the default). */
+export function inboundOptions(
+  o: Pick<SiteOptions, "inboundPort" | "inboundHost">,
+): { inboundPort: number; inboundHost: string } | undefined {
+  const host = o.inboundHost ?? "127.0.0.1";
+  if (isIP(host) === 0 && host !== "localhost")
+    throw new UsageError(
+      `--inbound-host ${host}: an IP address to bind (127.0.0.1, 0.0.0.0, ::, 10.0.0.5…) or localhost`,
+    );
+  if (o.inboundPort === undefined || o.inboundPort === "off") return undefined;
+  const n = Number(o.inboundPort);
+  if (o.inboundPort.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new UsageError(`--inbound-port ${o.inboundPort}: a port (0-65535) or off`);
+  return { inboundPort: n, inboundHost: host };
 }
 
 export interface SiteInspectOptions {

@@ -157,3 +157,39 @@ export function loopMetrics(registry: Registry): LoopMetrics {
     }),
   };
 }
+
+export interface InboundMetrics {
+  /** By method (only methods the site serves: a made-up name counts as "(none)") and HTTP status code. */
+  requests: Counter<"method" | "code">;
+  duration: Histogram<"method">;
+  /** Puts both into a registry: the inbound API may start before the site API's registry exists. */
+  register(registry: Registry): void;
+}
+
+/** Label value of requests that name no method of the site: not a method name (those are identifiers). */
+export const NO_METHOD = "(none)";
+
+/** The inbound API's metrics (section 8.4): every request counted with its answer, and how long it took. */
+export function inboundMetrics(): InboundMetrics {
+  const requests = new Counter({
+    name: "scadalink_site_inbound_requests_total",
+    help: "Inbound API requests by method and HTTP status code",
+    labelNames: ["method", "code"] as const,
+    registers: [],
+  });
+  const duration = new Histogram({
+    name: "scadalink_site_inbound_request_duration_seconds",
+    help: "Time from an inbound API request to its answer, by method",
+    labelNames: ["method"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [],
+  });
+  return {
+    requests,
+    duration,
+    register(registry) {
+      registry.registerMetric(requests);
+      registry.registerMetric(duration);
+    },
+  };
+}

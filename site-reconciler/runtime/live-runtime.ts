@@ -12,7 +12,15 @@ import { type AlarmTransition, InstanceRuntime } from "./instance/instance.js";
 import { OpcuaConnection } from "./opcua/connection.js";
 import { loadOpcua, type OpcuaModule } from "./opcua/load.js";
 import { judge } from "./outcome.js";
-import type { DesiredRuntime, InstanceOutcome, Runtime, RuntimeReport, SecretLookup } from "./runtime.js";
+import type {
+  DesiredRuntime,
+  InstanceOutcome,
+  Runtime,
+  RuntimeReport,
+  ScriptCaller,
+  ScriptCallResult,
+  SecretLookup,
+} from "./runtime.js";
 import { ScriptPool } from "./scripts/pool.js";
 import {
   emptyStats,
@@ -65,7 +73,7 @@ const SETTLE_POLL_MS = 50;
  * differs (a new revision of one instance never touches another instance's monitored items), waits until what it
  * started has settled, and judges every instance from what really happened.
  */
-export class LiveRuntime implements Runtime, RuntimeView {
+export class LiveRuntime implements Runtime, RuntimeView, ScriptCaller {
   readonly stats: RuntimeStats = emptyStats();
   readonly events: BufferedEvents;
   private readonly connections = new Map<string, OpcuaConnection>();
@@ -210,6 +218,21 @@ export class LiveRuntime implements Runtime, RuntimeView {
         eventsSuppressed: this.events.suppressedTotal,
       },
     };
+  }
+
+  /** A call-triggered script of a running instance, for the inbound API; an instance not running says why (503). */
+  async callScript(
+    instance: string,
+    script: string,
+    args: Readonly<Record<string, unknown>>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<ScriptCallResult> {
+    const l = this.loadedInstances.get(instance);
+    const unavailable = (message: string): ScriptCallResult => ({ status: "unavailable", message });
+    if (!l) return unavailable(`the instance ${instance} is not loaded on this site (not applied, or not yet)`);
+    if (l.state !== "enabled") return unavailable(`the instance ${instance} is ${l.state}`);
+    if (!l.rt) return unavailable(`the instance ${instance} is not running${l.failure ? `: ${l.failure}` : ""}`);
+    return l.rt.call(script, args, opts.signal);
   }
 
   async evidence(instance: string, item: EvidenceItem): Promise<unknown> {

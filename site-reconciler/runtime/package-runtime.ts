@@ -1,5 +1,13 @@
 import type { EvidenceItem } from "../types.js";
-import type { DesiredRuntime, InstanceOutcome, Runtime, RuntimeReport, SecretLookup } from "./runtime.js";
+import type {
+  DesiredRuntime,
+  InstanceOutcome,
+  Runtime,
+  RuntimeReport,
+  ScriptCaller,
+  ScriptCallResult,
+  SecretLookup,
+} from "./runtime.js";
 
 interface Loaded {
   revisionHash: string;
@@ -12,7 +20,7 @@ interface Loaded {
  * stopped, removed → gone) and checks what it can without talking to devices: every data connection an enabled
  * instance uses exists in site.json, and the secret it names is provided on the site.
  */
-export class PackageRuntime implements Runtime {
+export class PackageRuntime implements Runtime, ScriptCaller {
   private readonly instances = new Map<string, Loaded>();
   private lastDesired: DesiredRuntime | undefined;
 
@@ -80,6 +88,14 @@ export class PackageRuntime implements Runtime {
       case "event-log":
         return { instance, events: [] };
     }
+  }
+
+  /** No scripts run here: an inbound API call is answered 503, saying so. */
+  async callScript(instance: string): Promise<ScriptCallResult> {
+    return {
+      status: "unavailable",
+      message: `this site runs no scripts (--runtime none): the instance ${instance} cannot answer`,
+    };
   }
 
   async close(): Promise<void> {

@@ -62,3 +62,30 @@ export interface Runtime {
   /** Tells the listener when what converge would report may have changed (a connection lost, an alarm raised). */
   subscribe?(listener: () => void): void;
 }
+
+/**
+ * What a call of an instance's call-triggered script by an external system (section 8.4) came to: its return value,
+ * arguments that do not fit its parameters, the instance or script not able to run it now, the script's own failure
+ * (it threw, or ran past its own timeout), or withdrawn: the caller gave up before the run started, so it never ran.
+ * Messages are words for the caller and the log; they never carry an argument's value.
+ */
+export type ScriptCallResult =
+  | { status: "ok"; value: unknown }
+  | { status: "unfit"; message: string }
+  | { status: "unavailable"; message: string }
+  | { status: "failed"; message: string; timedOut: boolean }
+  | { status: "withdrawn" };
+
+/** A runtime that can run a call-triggered script on request: the inbound API calls it. */
+export interface ScriptCaller {
+  /**
+   * Runs `script` (its canonical path in the package) of `instance` with named arguments fitted to its declared
+   * parameters, queued behind the instance's other script work. Aborting `signal` withdraws a call not started yet.
+   */
+  callScript(
+    instance: string,
+    script: string,
+    args: Readonly<Record<string, unknown>>,
+    opts?: { signal?: AbortSignal },
+  ): Promise<ScriptCallResult>;
+}

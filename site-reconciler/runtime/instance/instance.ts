@@ -1,8 +1,10 @@
 import type { Logger } from "pino";
 import { analyzeCode } from "../../../controller/contract/script-analysis.js";
 import type { DeploymentPackage, PackageAlarm, PackageAttribute, PackageScript } from "../../../schemas/types.js";
+import { fitArguments } from "../../inbound/params.js";
 import type { BindingStatus, OpcuaConnection, WatchSink } from "../opcua/connection.js";
 import { fits } from "../opcua/data-types.js";
+import type { ScriptCallResult } from "../runtime.js";
 import type { HostRun, ScriptHandle, ScriptPool } from "../scripts/pool.js";
 import type { LoadError } from "../scripts/sandbox.js";
 import type { AlarmView, AttributeView, Quality, RuntimeStats } from "../view.js";
@@ -41,6 +43,9 @@ interface Work {
   gen: number;
   expression?: Expression;
   interval?: boolean;
+  /** A call from outside (the inbound API): its positional arguments, and who waits for its result. */
+  args?: unknown[];
+  reply?: (r: ScriptCallResult) => void;
 }
 
 export interface InstanceDeps {
@@ -148,7 +153,50 @@ export class InstanceRuntime {
     this.timers.length = 0;
     for (const c of this.connections) this.d.connection(c)?.unwatch(this.name);
     this.scripts?.dispose();
+    for (const w of this.queue) w.reply?.({ status: "unavailable", message: `the instance ${this.name} stopped` });
     this.queue.length = 0;
+  }
+
+  /**
+   * Runs a call-triggered script for a caller outside the site (the inbound API): the named arguments fitted to the
+   * script's declared parameters, the run queued behind the instance's other script work like any trigger's, and
+   * its writes and logs taken in as every run's are. When `signal` aborts before the run starts, the call leaves
+   * the queue and never runs; once started, it runs to its end (within the script's own timeout).
+   */
+  call(path: string, named: Readonly<Record<string, unknown>>, signal?: AbortSignal): Promise<ScriptCallResult> {
+    const unavailable = (message: string) => Promise.resolve<ScriptCallResult>({ status: "unavailable", message });
+    if (this.stopped) return unavailable(`the instance ${this.name} is stopped`);
+    const def = this.d.pkg.scripts.find((s) => s.path === path);
+    if (!def) return unavailable(`the instance ${this.name} has no script ${path} in the revision it runs`);
+    if (def.trigger.type !== "call")
+      return unavailable(`the script ${path} of ${this.name} runs on ${def.trigger.type}, not when called`);
+    const loadError = this.loadErrors.find((e) => e.script === path);
+    if (loadError || !this.loaded.has(path))
+      return unavailable(
+        `the script ${path} of ${this.name} is not loaded${loadError ? `: ${loadError.message}` : ""}`,
+      );
+    const why = this.scripts?.quarantined.get(path);
+    if (why !== undefined) return unavailable(`the script ${path} of ${this.name} is quarantined: ${why}`);
+    const fitted = fitArguments(def.parameters, named);
+    if (!fitted.ok) return Promise.resolve({ status: "unfit", message: fitted.message });
+    if (this.queue.length >= MAX_QUEUE)
+      return unavailable(`the instance ${this.name} has ${MAX_QUEUE} script runs waiting: try again later`);
+    if (signal?.aborted) return Promise.resolve({ status: "withdrawn" });
+    return new Promise((resolve) => {
+      const w: Work = { path, kind: "run", gen: 0, args: fitted.args, reply: resolve };
+      signal?.addEventListener(
+        "abort",
+        () => {
+          const i = this.queue.indexOf(w);
+          if (i === -1) return;
+          this.queue.splice(i, 1);
+          resolve({ status: "withdrawn" });
+        },
+        { once: true },
+      );
+      this.queue.push(w);
+      void this.drain();
+    });
   }
 
   attributes(): AttributeView[] {
@@ -361,19 +409,29 @@ export class InstanceRuntime {
     });
   }
 
-  /** One queued piece of work: run it in the host, then take in what it did. */
+  /** One queued piece of work: run it in the host, then take in what it did; a call's result goes to its caller. */
   private async execute(w: Work): Promise<void> {
     if (w.interval) this.intervalQueued.delete(w.path);
     if (w.expression) w.expression.queued = false;
-    if (!this.scripts || this.scripts.quarantined.has(w.path)) return;
+    const why = this.scripts?.quarantined.get(w.path);
+    if (!this.scripts || why !== undefined) {
+      const message = why === undefined ? "not loaded" : `quarantined: ${why}`;
+      w.reply?.({ status: "unavailable", message: `the script ${w.path} of ${this.name} is ${message}` });
+      return;
+    }
     if (w.kind === "run") this.d.stats.scriptRuns++;
-    const r = await this.scripts.run(w.path, w.kind);
-    if (this.stopped) return;
+    const r = await this.scripts.run(w.path, w.kind, w.args);
+    if (this.stopped) {
+      w.reply?.({ status: "unavailable", message: `the instance ${this.name} stopped while the script ran` });
+      return;
+    }
     this.absorb(w.path, r, w.gen);
     if (!r.result.ok) {
       this.scriptFailed(w.kind === "eval" ? `${w.path} (expression)` : w.path, r.result, r.crashed);
+      w.reply?.({ status: "failed", message: r.result.error, timedOut: r.result.timedOut });
       return;
     }
+    w.reply?.({ status: "ok", value: r.result.value });
     if (w.expression) {
       const now = !!r.result.value;
       const rising = now && !w.expression.last;
@@ -430,7 +488,9 @@ export class InstanceRuntime {
           await this.execute(w);
         } catch (e) {
           // Taking in a run's result failed (the store refused a write): reported, and the queue goes on.
-          this.scriptFailed(w.path, { error: e instanceof Error ? e.message : String(e), timedOut: false }, false);
+          const error = e instanceof Error ? e.message : String(e);
+          this.scriptFailed(w.path, { error, timedOut: false }, false);
+          w.reply?.({ status: "failed", message: error, timedOut: false });
         }
       }
     } finally {
