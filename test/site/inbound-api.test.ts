@@ -2,6 +2,9 @@ import { request } from "node:http";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inboundOptions } from "../../cli/commands/site.js";
+import type { ArtifactApiMethod } from "../../schemas/types.js";
+import { checkRequest, parseBody } from "../../site-reconciler/inbound/check.js";
+import { fitArguments } from "../../site-reconciler/inbound/params.js";
 import type { Reconciler } from "../../site-reconciler/reconciler.js";
 import type { LiveRuntime } from "../../site-reconciler/runtime/live-runtime.js";
 import { type GitServer, startGitServer } from "../helpers/git-server.js";
@@ -357,6 +360,48 @@ describe("the inbound API is off unless asked for", () => {
     }
     // libuv releases a closed handle on its next turn.
     await until("the inbound server released", () => listening() === before, 2000);
+  });
+});
+
+describe("the request check, without a server", () => {
+  const methods: ArtifactApiMethod[] = [
+    { name: "A", instance: "I", script: "S", keys: ["K1"], timeoutMs: 100 },
+    { name: "B", instance: "I", script: "S", keys: ["K2", "K3"], timeoutMs: 100 },
+  ];
+  const secrets = (n: string) => ({ K1: "one", K2: "two", K3: "two" })[n];
+  const check = (verb: string, url: string, key?: string) => checkRequest({ verb, url, key }, methods, secrets);
+
+  it("decides in order: path, verb, key, method, key of the method", () => {
+    expect(check("POST", "/api/A/x", "one")).toMatchObject({ ok: false, status: 404 });
+    expect(check("PUT", "/api/A", "one")).toMatchObject({ ok: false, status: 405, method: { name: "A" } });
+    expect(check("POST", "/api/A")).toMatchObject({ ok: false, status: 401 });
+    expect(check("POST", "/api/Nope", "zero")).toMatchObject({ ok: false, status: 401, method: undefined });
+    expect(check("POST", "/api/Nope", "one")).toMatchObject({ ok: false, status: 404 });
+    expect(check("POST", "/api/B", "one")).toMatchObject({ ok: false, status: 403, keyName: "K1" });
+    expect(check("POST", "/api/B?x=1", "two")).toMatchObject({ ok: true, keyName: "K2" });
+    expect(check("POST", "/api/A", "one")).toMatchObject({ ok: true, keyName: "K1" });
+  });
+
+  it("fits named parameters by type; the words never carry a value", () => {
+    const params = [
+      { name: "n", type: "Int64" as const },
+      { name: "at", type: "DateTime" as const },
+      { name: "on", type: "Boolean" as const },
+    ];
+    expect(fitArguments(params, { on: true, at: "2026-05-01T08:00:00Z", n: 2 ** 40 })).toEqual({
+      ok: true,
+      args: [2 ** 40, "2026-05-01T08:00:00Z", true],
+    });
+    const bad = fitArguments(params, { n: 2 ** 60, at: "not-a-date-SECRET", on: null });
+    expect(bad).toMatchObject({ ok: false });
+    expect(!bad.ok && bad.message).toMatch(/^n is not a Int64, at is not a DateTime, on is not a Boolean:/);
+    expect(!bad.ok && bad.message).not.toMatch(/SECRET/);
+    const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`p${i}`, i]));
+    expect(!fitArguments([], many).ok && (fitArguments([], many) as { message: string }).message).toMatch(
+      /unknown parameters p0, .*p9 and 20 more: the method takes no parameters/,
+    );
+    expect(parseBody("")).toEqual({ ok: true, named: {} });
+    expect(parseBody("null")).toMatchObject({ ok: false });
   });
 });
 
