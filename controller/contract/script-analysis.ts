@@ -1,6 +1,7 @@
 import { parse } from "acorn";
 import { analyze } from "eslint-scope";
 import { looksLikeCredential } from "./credential-names.js";
+import { INTEGRATION_MEMBERS } from "./script-policy.js";
 
 /** A position inside script code: 1-based line and column relative to the code itself. */
 export interface CodePos {
@@ -15,13 +16,26 @@ export interface Arg {
   /** The literal's value, when it is a literal. */
   value: unknown;
   spread: boolean;
+  /** A string put together at run time: `+` with a string literal, or a template literal with `${…}`. */
+  built: boolean;
   pos: CodePos;
 }
 
+export type ApiFunction =
+  | "callScript"
+  | "callShared"
+  | "attributes.get"
+  | "attributes.set"
+  | "externalSystem.call"
+  | "externalSystem.cachedCall"
+  | "notify"
+  | "database.query"
+  | "database.cachedWrite";
+
 /** A call of the script API with what can be known statically. */
 export interface ApiCall {
-  fn: "callScript" | "callShared" | "attributes.get" | "attributes.set";
-  /** Literal first argument (script name, attribute path), if literal. */
+  fn: ApiFunction;
+  /** Literal first argument (script name, attribute path, system, list or connection), if literal. */
   target: string | undefined;
   targetPos: CodePos;
   /** Remaining arguments (after the target). */
@@ -41,11 +55,20 @@ export interface CodeFacts {
   free: { name: string; write: boolean; pos: CodePos }[];
   forbidden: Forbidden[];
   calls: ApiCall[];
-  /** Members of log / attributes used other than log.info|warn|error and attributes.get|set. */
-  apiMembers: { object: "log" | "attributes"; property: string; pos: CodePos }[];
+  /** Members of log / attributes / externalSystem / database used that the API does not have. */
+  apiMembers: { object: ApiObject; property: string; pos: CodePos }[];
   /** Credential-looking names given a string literal. */
   secrets: { name: string; pos: CodePos }[];
 }
+
+export type ApiObject = "log" | "attributes" | "externalSystem" | "database";
+
+/** The members each API object has (section 2.8 and 8.2). */
+export const API_MEMBERS: Readonly<Record<ApiObject, readonly string[]>> = {
+  log: ["info", "warn", "error"],
+  attributes: ["get", "set"],
+  ...INTEGRATION_MEMBERS,
+};
 
 /** Property names that lead from any object to Function or to prototypes: escapes from the sandbox. */
 export const FORBIDDEN_PROPERTIES = new Set([
@@ -166,6 +189,26 @@ function computeFacts(code: string, params: readonly string[], expression: boole
     return l?.type === "string" ? (l.value as string) : undefined;
   };
 
+  const apiObject = (n: Node): ApiObject | undefined => {
+    for (const o of Object.keys(API_MEMBERS) as ApiObject[]) if (isFree(n, o)) return o;
+    return undefined;
+  };
+  /** `"… " + x`, `` `…${x}` ``: a string assembled from parts that are not all literals. */
+  const isBuiltString = (n: Node): boolean => {
+    if (n.type === "TemplateLiteral") return (n.expressions as unknown[]).length > 0;
+    if (n.type !== "BinaryExpression" || n.operator !== "+") return false;
+    const parts: Node[] = [];
+    const flat = (e: Node) => {
+      if (e.type === "BinaryExpression" && e.operator === "+") {
+        flat(e.left as Node);
+        flat(e.right as Node);
+      } else parts.push(e);
+    };
+    flat(n);
+    const text = parts.some((p) => literal(p)?.type === "string" || p.type === "TemplateLiteral");
+    return text && parts.some((p) => !literal(p));
+  };
+
   walk(fn.body as Node, (n) => {
     switch (n.type) {
       case "ImportExpression":
@@ -184,11 +227,9 @@ function computeFacts(code: string, params: readonly string[], expression: boole
           });
         }
         const obj = n.object as Node;
-        if (name !== undefined && isFree(obj, "log") && !["info", "warn", "error"].includes(name)) {
-          facts.apiMembers.push({ object: "log", property: name, pos: pos(n.property as Node) });
-        }
-        if (name !== undefined && isFree(obj, "attributes") && !["get", "set"].includes(name)) {
-          facts.apiMembers.push({ object: "attributes", property: name, pos: pos(n.property as Node) });
+        const object = apiObject(obj);
+        if (name !== undefined && object && !API_MEMBERS[object].includes(name)) {
+          facts.apiMembers.push({ object, property: name, pos: pos(n.property as Node) });
         }
         break;
       }
@@ -206,13 +247,15 @@ function computeFacts(code: string, params: readonly string[], expression: boole
         break;
       case "CallExpression": {
         const callee = n.callee as Node;
-        let fnName: ApiCall["fn"] | undefined;
+        let fnName: ApiFunction | undefined;
         if (isFree(callee, "callScript")) fnName = "callScript";
         else if (isFree(callee, "callShared")) fnName = "callShared";
-        else if (callee.type === "MemberExpression" && isFree(callee.object, "attributes")) {
+        else if (isFree(callee, "notify")) fnName = "notify";
+        else if (callee.type === "MemberExpression") {
+          const object = apiObject(callee.object as Node);
           const m = propName(callee.property as Node, callee.computed as boolean);
-          if (m === "get") fnName = "attributes.get";
-          else if (m === "set") fnName = "attributes.set";
+          if (object && object !== "log" && m !== undefined && API_MEMBERS[object].includes(m))
+            fnName = `${object}.${m}` as ApiFunction;
         }
         if (!fnName) break;
         const [first, ...rest] = n.arguments as Node[];
@@ -223,7 +266,13 @@ function computeFacts(code: string, params: readonly string[], expression: boole
           targetPos: pos(first ?? n),
           args: rest.map((a) => {
             const l = a.type === "SpreadElement" ? undefined : literal(a);
-            return { literal: l?.type, value: l?.value, spread: a.type === "SpreadElement", pos: pos(a) };
+            return {
+              literal: l?.type,
+              value: l?.value,
+              spread: a.type === "SpreadElement",
+              built: isBuiltString(a),
+              pos: pos(a),
+            };
           }),
           pos: pos(n),
         });

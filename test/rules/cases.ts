@@ -432,6 +432,75 @@ export const CASES: RuleCase[] = [
     nearMiss: variant({ "integrations/all.yaml": integrationsWith("script: Limit", "script: LogOver") }),
   },
   {
+    rule: "unknown-external-system",
+    title: "externalSystem.cachedCall naming a system no document defines",
+    trigger: variant({
+      "templates/motor.yaml": motorScripts('externalSystem.cachedCall("Erp", "ReportCount", "L1", 3);'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+    file: "templates/motor.yaml",
+    nearMiss: variant({
+      "templates/motor.yaml": motorScripts('externalSystem.cachedCall("Mes", "ReportCount", "L1", 3);'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+  },
+  {
+    rule: "unknown-external-method",
+    title: "externalSystem.call naming a method the system does not have",
+    trigger: variant({
+      "templates/motor.yaml": motorScripts('externalSystem.call("Mes", "ReportTotal", "L1", 3);'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+    file: "templates/motor.yaml",
+    nearMiss: variant({
+      "templates/motor.yaml": motorScripts('externalSystem.call("Mes", "ReportCount", "L1", 3);'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+  },
+  {
+    rule: "unknown-notification-list",
+    title: "notify naming a list no document defines",
+    trigger: variant({
+      "templates/motor.yaml": motorScripts('notify("Nightshift", "over speed", "check P7");'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+    file: "templates/motor.yaml",
+    nearMiss: variant({
+      "templates/motor.yaml": motorScripts('notify("Operators", "over speed", "check P7");'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+  },
+  {
+    rule: "unknown-database-connection",
+    title: "database.query naming a connection no document defines",
+    trigger: variant({
+      "templates/motor.yaml": motorScripts('return database.query("Lab", "select 1");'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+    file: "templates/motor.yaml",
+    nearMiss: variant({
+      "templates/motor.yaml": motorScripts('return database.query("Historian", "select 1");'),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+  },
+  {
+    rule: "script-sql-literal",
+    title: "SQL put together by concatenation (warning)",
+    trigger: variant({
+      "templates/motor.yaml": motorScripts(
+        'database.cachedWrite("Historian", "insert into runs values (" + attributes.get("Speed") + ")");',
+      ),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+    file: "templates/motor.yaml",
+    nearMiss: variant({
+      "templates/motor.yaml": motorScripts(
+        'database.cachedWrite("Historian", "insert into runs values ($1)", attributes.get("Speed"));',
+      ),
+      "integrations/all.yaml": INTEGRATIONS,
+    }),
+  },
+  {
     rule: "unused-template",
     title: "a template nothing uses (warning)",
     trigger: variant({

@@ -295,18 +295,3 @@ describe("secret-literal in integration documents", () => {
     expect(byRule(c, "secret-literal").map((d) => d.line)).toEqual([lineOf(text)]);
   });
 });
-
-describe("scripts still cannot reach the integrations", () => {
-  it.each([
-    'externalSystem.call("Mes", "ReportCount", "L1", 3);',
-    'notify("Operators", "subject", "body");',
-    'database.query("Historian", "select 1");',
-  ])("%s is script-forbidden-api", (code) => {
-    const motor = BASE["templates/motor.yaml"]!.replace(
-      "compose:",
-      `  - name: Report\n    trigger: { type: call }\n    code: '${code}'\ncompose:`,
-    );
-    const c = withDocs(INTEGRATIONS, { "templates/motor.yaml": motor });
-    expect(byRule(c, "script-forbidden-api"), describeDiagnostics(c)).toHaveLength(1);
-  });
-});

@@ -1,4 +1,4 @@
-import type { Doc } from "../model.js";
+import type { Doc, IntegrationKind } from "../model.js";
 import type { AttributeInfo, ScriptEnv, Signature } from "../rules/scripts.js";
 import type { DataType } from "../rules/values.js";
 import { join, type Member } from "./members.js";
@@ -17,6 +17,10 @@ export interface SharedRegistry {
   scripts: Map<string, SharedInfo>;
   /** Names of shared scripts whose documents could not be used: calls to them are not reported. */
   broken: ReadonlySet<string>;
+  /** The repo's ExternalSystem, NotificationList and DatabaseConnection documents, by name (one namespace). */
+  integrations: ReadonlyMap<string, Doc<IntegrationKind>>;
+  /** Integration names whose documents could not be used (broken, or of a broken shape). */
+  brokenIntegrations: ReadonlySet<string>;
 }
 
 /** The members of a template or instance by canonical path (a Map, or an Overlay on one). */
@@ -72,6 +76,13 @@ export function scriptEnv(members: MemberMap, scope: string, shared: SharedRegis
     sharedScript: (name) => shared.scripts.get(name),
     sharedNames: () => shared.scripts.keys(),
     brokenShared: (name) => shared.broken.has(name),
+    integration: (name) => {
+      const doc = shared.integrations.get(name);
+      return doc?.usable ? doc : undefined;
+    },
+    integrationNames: (kind) =>
+      [...shared.integrations.values()].filter((d) => d.kind === kind).map((d) => d.data.name),
+    brokenIntegration: (name) => shared.brokenIntegrations.has(name) || shared.integrations.get(name)?.usable === false,
   };
 }
 
@@ -86,5 +97,8 @@ export function sharedEnv(shared: SharedRegistry): ScriptEnv {
     sharedScript: (name) => shared.scripts.get(name),
     sharedNames: () => shared.scripts.keys(),
     brokenShared: (name) => shared.broken.has(name),
+    integration: () => undefined,
+    integrationNames: () => [],
+    brokenIntegration: () => false,
   };
 }

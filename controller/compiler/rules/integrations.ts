@@ -1,11 +1,13 @@
 import type { ExternalSystem, ParkedMessagesMatch } from "../../../schemas/types.js";
+import { analyzeCode } from "../../contract/script-analysis.js";
 import type { Report } from "../diagnostics.js";
 import type { FlatTemplate } from "../flatten/template.js";
 import { atValue } from "../load/positions.js";
-import { type Doc, INTEGRATION_KINDS } from "../model.js";
+import { type Doc, INTEGRATION_KINDS, type IntegrationKind } from "../model.js";
 import type { RepoIndex } from "../repo-index.js";
 import { didYouMean } from "../text.js";
 import { Namespace } from "./names.js";
+import { KIND_WORDS } from "./scripts.js";
 
 /**
  * The cross-document checks of the integration documents (section 8.1): a Site's integrations list, external
@@ -22,6 +24,72 @@ export function checkIntegrations(
   }
   for (const doc of index.apiMethods.values()) if (doc.usable) checkApiMethod(doc, index, template, report);
   for (const doc of index.parkedMessages.values()) if (doc.usable) checkParkedMessages(doc, index, report);
+  checkSiteReach(index, template, report);
+}
+
+const CALL_KIND: Record<string, { kind: IntegrationKind; rule: RuleForKind }> = {
+  "externalSystem.call": { kind: "ExternalSystem", rule: "unknown-external-system" },
+  "externalSystem.cachedCall": { kind: "ExternalSystem", rule: "unknown-external-system" },
+  notify: { kind: "NotificationList", rule: "unknown-notification-list" },
+  "database.query": { kind: "DatabaseConnection", rule: "unknown-database-connection" },
+  "database.cachedWrite": { kind: "DatabaseConnection", rule: "unknown-database-connection" },
+};
+type RuleForKind = "unknown-external-system" | "unknown-notification-list" | "unknown-database-connection";
+interface Reach {
+  name: string;
+  kind: IntegrationKind;
+  rule: RuleForKind;
+  script: string;
+}
+
+/** The integrations a flattened template's scripts name by literal, first script per name. Cached per template. */
+const reachCache = new WeakMap<FlatTemplate, Reach[]>();
+function reachOf(flat: FlatTemplate): Reach[] {
+  const hit = reachCache.get(flat);
+  if (hit) return hit;
+  const out = new Map<string, Reach>();
+  for (const m of flat.members.values()) {
+    if (m.kind !== "script") continue;
+    const facts = [
+      analyzeCode(
+        m.code,
+        m.parameters.map((p) => p.name),
+      ),
+    ];
+    if (m.trigger.type === "expression") facts.push(analyzeCode(m.trigger.expression, [], true));
+    for (const f of facts)
+      for (const call of f.calls) {
+        const k = CALL_KIND[call.fn];
+        if (k && call.target !== undefined && !out.has(call.target))
+          out.set(call.target, { name: call.target, ...k, script: m.path });
+      }
+  }
+  const list = [...out.values()];
+  reachCache.set(flat, list);
+  return list;
+}
+
+/**
+ * An instance whose scripts name an integration that exists but that its site does not get (the Site's
+ * integrations list leaves it out): the call would fail on the site. A name no document has is reported at the
+ * script already.
+ */
+function checkSiteReach(index: RepoIndex, template: (name: string) => FlatTemplate | undefined, report: Report): void {
+  for (const decl of index.instances.values()) {
+    const site = index.sites.get(decl.site);
+    const listed: unknown = site?.doc.data.integrations;
+    if (!Array.isArray(listed)) continue;
+    const flat = template(decl.template);
+    if (!flat) continue;
+    for (const r of reachOf(flat)) {
+      if (index.integrations.get(r.name)?.kind !== r.kind || listed.includes(r.name)) continue;
+      report.add(
+        r.rule,
+        atValue(decl.entry, "name"),
+        `${decl.name}'s script ${r.script} uses ${KIND_WORDS[r.kind]} "${r.name}", which site ${decl.site} does not get: add it to that Site's integrations`,
+      );
+    }
+  }
 }
 
 /** unknown-site for its site; a parkedBefore of the right shape that is no time (month 13) is a schema error. */

@@ -65,11 +65,31 @@ export const RULES = {
     severity: "error",
     summary: "An ApiMethod names no site, no instance of it, or no call-triggered script of that instance",
   },
+  "unknown-external-system": {
+    severity: "error",
+    summary: "externalSystem.call/cachedCall naming no external system (or one the instance's site does not get)",
+  },
+  "unknown-external-method": {
+    severity: "error",
+    summary: "externalSystem.call/cachedCall naming a method the external system does not have",
+  },
+  "unknown-notification-list": {
+    severity: "error",
+    summary: "notify naming no notification list (or one the instance's site does not get)",
+  },
+  "unknown-database-connection": {
+    severity: "error",
+    summary: "database.query/cachedWrite naming no database connection (or one the instance's site does not get)",
+  },
   "batch-unknown-instance": { severity: "error", summary: "A batch selects an instance id that does not exist" },
   "batch-unknown-dependency": { severity: "error", summary: "A batch's after names no batch" },
   "batch-cycle": { severity: "error", summary: "A cycle through batches' after" },
   "batch-immutable": { severity: "error", summary: "The selection of an already released batch changed" },
   "unused-template": { severity: "warning", summary: "A template no instance, extends or compose uses" },
+  "script-sql-literal": {
+    severity: "warning",
+    summary: "SQL for database.query/cachedWrite put together by concatenation instead of parameters",
+  },
   "batch-empty-match": { severity: "warning", summary: "A batch match rule that selects no instance" },
   "stale-instance": {
     severity: "warning",

@@ -2,7 +2,7 @@ import { type Diagnostic, Report } from "../diagnostics.js";
 import { type SharedInfo, type SharedRegistry, sharedEnv } from "../flatten/context.js";
 import { sameItems, sameSet } from "../identity.js";
 import { atTextPos, atValue } from "../load/positions.js";
-import type { Doc } from "../model.js";
+import { type Doc, INTEGRATION_KINDS, type IntegrationKind } from "../model.js";
 import type { RepoIndex } from "../repo-index.js";
 import { Namespace } from "./names.js";
 import { checkScript } from "./scripts.js";
@@ -10,19 +10,31 @@ import type { DataType } from "./values.js";
 
 export interface SharedState {
   docs: Doc<"SharedScript">[];
+  /** The integration documents the registry was built with: scripts' calls are checked against them. */
+  integrationDocs: Doc<IntegrationKind>[];
   registry: SharedRegistry;
   diagnostics: Diagnostic[];
 }
 
 /**
  * The shared-script registry and the checks of shared scripts (shared-script-syntax, forbidden API, call targets).
- * Reuses the previous state, registry version included, while no shared script changed.
+ * It also carries the integration documents scripts call. Reuses the previous state, registry version included,
+ * while no shared script and no integration document changed (a new version re-checks every template's scripts).
  */
 export function sharedScripts(index: RepoIndex, previous: SharedState | undefined): SharedState {
   const docs = [...index.sharedScripts.values()];
   const broken = new Set(docs.filter((d) => !d.usable).map((d) => d.data.name));
   for (const name of index.ghosts.names("SharedScript")) broken.add(name);
-  if (previous && sameSet(previous.registry.broken, broken) && sameItems(previous.docs, docs)) return previous;
+  const integrationDocs = [...index.integrations.values()];
+  const brokenIntegrations = new Set(INTEGRATION_KINDS.flatMap((k) => [...index.ghosts.names(k)]));
+  if (
+    previous &&
+    sameSet(previous.registry.broken, broken) &&
+    sameItems(previous.docs, docs) &&
+    sameSet(previous.registry.brokenIntegrations, brokenIntegrations) &&
+    sameItems(previous.integrationDocs, integrationDocs)
+  )
+    return previous;
   const scripts = new Map<string, SharedInfo>();
   for (const doc of docs) {
     if (!doc.usable) continue;
@@ -34,7 +46,13 @@ export function sharedScripts(index: RepoIndex, previous: SharedState | undefine
       sharedCalls: [],
     });
   }
-  const registry: SharedRegistry = { version: {}, scripts, broken };
+  const registry: SharedRegistry = {
+    version: {},
+    scripts,
+    broken,
+    integrations: index.integrations,
+    brokenIntegrations,
+  };
   const report = new Report();
   for (const info of scripts.values()) {
     const d = info.doc.data;
@@ -50,7 +68,7 @@ export function sharedScripts(index: RepoIndex, previous: SharedState | undefine
       report,
     );
   }
-  return { docs, registry, diagnostics: report.items };
+  return { docs, integrationDocs, registry, diagnostics: report.items };
 }
 
 /** The shared scripts reachable from the given names through callShared, sorted. */
