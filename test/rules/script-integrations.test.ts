@@ -195,6 +195,7 @@ describe("integration calls in scripts (SPEC 8.2)", () => {
   describe("script-sql-literal (warning)", () => {
     it.each([
       ['database.query("Historian", "select * from t where id = " + attributes.get("Mode")); // #!'],
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the script's own template literal, under test
       ['database.cachedWrite("Historian", `insert into t values (${attributes.get("Speed")})`); // #!'],
       ['database.query("Historian", "select " + "1, " + attributes.get("Mode") + " from t"); // #!'],
     ])("%s", (code) => {
