@@ -147,6 +147,16 @@ describe("integration calls in scripts (SPEC 8.2)", () => {
       ).toEqual([line]);
     });
 
+    it("notify's subject and body are strings", () => {
+      const { c, line } = check(['notify("Operators", "count", 42); // #!']);
+      const d = byRule(c, "script-arg-mismatch");
+      expect(
+        d.map((x) => x.line),
+        describeDiagnostics(c),
+      ).toEqual([line]);
+      expect(d[0]!.message).toMatch(/the body must be a string, not an integer literal/);
+    });
+
     it("SQL placeholders and parameters must agree in number", () => {
       const { c, line } = check(['database.query("Historian", "select * from t where a = $1 and b = $2", 1); // #!']);
       const d = byRule(c, "script-arg-mismatch");

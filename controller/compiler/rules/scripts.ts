@@ -198,6 +198,14 @@ function checkIntegrationCall(call: ApiCall, env: ScriptEnv, at: (p: CodePos) =>
         at(call.pos),
         `notify("${call.target}") passes ${call.args.length + 1} argument${call.args.length ? "s" : ""}; it takes 3 (list, subject, body)`,
       );
+    call.args.slice(0, 2).forEach((a, i) => {
+      if (a.literal && a.literal !== "string")
+        report.add(
+          "script-arg-mismatch",
+          at(a.pos),
+          `notify("${call.target}", …): the ${i ? "body" : "subject"} must be a string, not ${aLiteral(a.literal)}`,
+        );
+    });
     return;
   }
   if (kind === "DatabaseConnection") {
@@ -210,7 +218,7 @@ function checkIntegrationCall(call: ApiCall, env: ScriptEnv, at: (p: CodePos) =>
       report.add(
         "script-arg-mismatch",
         at(second.pos),
-        `${label}, …): the SQL must be a string, not a ${second.literal} literal`,
+        `${label}, …): the SQL must be a string, not ${aLiteral(second.literal)}`,
       );
       return;
     }
@@ -280,11 +288,14 @@ function checkArgs(
       report.add(
         "script-arg-mismatch",
         at(a.pos),
-        `${fn}: argument ${i + 1} (${p.name}) must be ${p.type}, not a ${a.literal} literal`,
+        `${fn}: argument ${i + 1} (${p.name}) must be ${p.type}, not ${aLiteral(a.literal)}`,
       );
     }
   });
 }
+
+/** "an integer literal", "a string literal". */
+const aLiteral = (lit: LiteralType) => `${lit === "integer" ? "an" : "a"} ${lit} literal`;
 
 function literalFits(lit: LiteralType, type: string): boolean {
   if (type === "String" || type === "DateTime") return lit === "string";
