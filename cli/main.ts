@@ -346,6 +346,46 @@ function program(run: (p: Promise<number>) => void): Command {
       );
   }
 
+  site
+    .command("witness")
+    .description(
+      "run the witness of site pairs: one lease per site (holder, epoch, expiry) in its own SQLite file, asked for by the pair's nodes over signed HTTP",
+    )
+    .addOption(
+      new Option("--port <port>", "the port to listen on (0: any free port, logged)").env("SCADALINK_WITNESS_PORT"),
+    )
+    .addOption(
+      new Option(
+        "--host <address>",
+        "the address to bind (both nodes of each pair reach it: 0.0.0.0 or one interface's)",
+      )
+        .default("127.0.0.1")
+        .env("SCADALINK_WITNESS_HOST"),
+    )
+    .addOption(new Option("--peer-secret <name>", "the pairs' shared secret, by name").env("SCADALINK_PEER_SECRET"))
+    .addOption(
+      new Option("--state-dir <dir>", "the witness's own directory (witness.db, the leases)").env(
+        "SCADALINK_STATE_DIR",
+      ),
+    )
+    .addOption(
+      new Option("--secrets-dir <dir>", "directory of secret files, one per secret name").env("SCADALINK_SECRETS_DIR"),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level (JSON logs on stdout)").default("info").env("SCADALINK_LOG_LEVEL"),
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "The secret NAME is read from SCADALINK_SECRET_NAME, else from the file NAME in --secrets-dir; its value is",
+        "never logged. Requests are HMAC-signed by a node of the pair (docs/redundancy.md); others get 401.",
+        "",
+        "Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error (a missing flag or secret, the port in use).",
+      ].join("\n"),
+    )
+    .action((o) => run(import("./commands/witness.js").then((m) => m.witnessCommand(o))));
+
   cmd
     .command("controller")
     .description(
