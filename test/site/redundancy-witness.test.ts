@@ -5,8 +5,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { Election, type ElectionAction } from "../../site-reconciler/redundancy/election.js";
 import { HmacPeerAuth } from "../../site-reconciler/redundancy/peer-auth.js";
 import { LEASE_PATH, WitnessServer } from "../../site-reconciler/redundancy/witness.js";
 import { WitnessClient } from "../../site-reconciler/redundancy/witness-client.js";
@@ -165,5 +167,59 @@ describe("witness client", () => {
     await w.stop();
     expect(await a.lease({ node: "a", epoch: 0, ttlMs: 5_000, mode: "acquire" })).toBe("unreachable");
     expect(a.lastError).toBe("ECONNREFUSED");
+  });
+});
+
+describe("two elections through a real witness", () => {
+  it("one becomes active; cut from the witness and the peer, it steps down and the other takes over", async () => {
+    const { w, client } = await setUp();
+    const failoverMs = 1_000;
+    const now = () => performance.now();
+    const nodes = {
+      a: new Election({ node: "a", failoverMs, witness: true, epoch: 0, now: now(), renewMs: 100, marginMs: 50 }),
+      b: new Election({ node: "b", failoverMs, witness: true, epoch: 0, now: now(), renewMs: 100, marginMs: 50 }),
+    };
+    const clients = { a: client("a"), b: client("b") };
+    const dead = { a: client("a", "http://127.0.0.1:9"), b: client("b", "http://127.0.0.1:9") }; // nothing listens
+    const cut = { a: false, b: false };
+    let link = true;
+    let both = false;
+    const carry = (name: "a" | "b", actions: ElectionAction[]) => {
+      for (const act of actions) {
+        if (act.type === "step-down") setTimeout(() => nodes[name].steppedDown(now()), 20);
+        if (act.type !== "ask-lease" && act.type !== "renew-lease") continue;
+        const c = cut[name] ? dead[name] : clients[name];
+        void c.lease(act.request).then((r) => carry(name, nodes[name].witnessAnswer(r, now())));
+      }
+    };
+    const timer = setInterval(() => {
+      if (link) {
+        carry("a", nodes.a.peerHeartbeat(nodes.b.state(), now()));
+        carry("b", nodes.b.peerHeartbeat(nodes.a.state(), now()));
+      }
+      carry("a", nodes.a.tick(now()));
+      carry("b", nodes.b.tick(now()));
+      if (nodes.a.role === "active" && nodes.b.role === "active") both = true;
+    }, 20);
+    cleanup.push(() => clearInterval(timer));
+    const until = async (ok: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!ok() && Date.now() < end) await sleep(20);
+      return ok();
+    };
+    expect(await until(() => nodes.a.role === "active" || nodes.b.role === "active", 5_000)).toBe(true);
+    const first = nodes.a.role === "active" ? "a" : "b";
+    const other = first === "a" ? "b" : "a";
+    expect(nodes[other].role).toBe("standby");
+    const epoch = nodes[first].epoch;
+    // The active loses the witness and the peer link; the standby still reaches the witness.
+    link = false;
+    cut[first] = true;
+    expect(await until(() => nodes[other].role === "active", 5_000)).toBe(true);
+    expect(nodes[first].role).toBe("standby");
+    expect(nodes[other].epoch).toBe(epoch + 1);
+    const state = await client("a", w.url).state();
+    expect(state !== "unreachable" && state.leases[0]).toMatchObject({ holder: other, epoch: epoch + 1, held: true });
+    expect(both).toBe(false);
   });
 });
