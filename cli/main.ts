@@ -110,13 +110,13 @@ function program(run: (p: Promise<number>) => void): Command {
   cmd
     .command("demo")
     .description(
-      "the whole system on loopback: a git server with a config repo from the template, the controller, a site reconciler per site, simulated PLCs",
+      "the whole system on loopback: a git server with a config repo from the template, the controller, a site reconciler per site, simulated PLCs, and an SMTP server and an MES for the integrations (an email on an alarm; counts through store-and-forward across an MES outage)",
     )
     .option("--duration <seconds>", "stop by itself after this long (default: run until Ctrl-C)")
     .option("--dir <dir>", "keep the demo's repos and state directories here (default: a temporary directory, removed)")
     .addHelpText(
       "after",
-      "\nThe simulated PLCs' accounts get a random password per run, or SCADALINK_DEMO_PLC_PASSWORD. Needs git.",
+      "\nThe simulated PLCs' accounts get a random password per run, or SCADALINK_DEMO_PLC_PASSWORD; the SMTP server's password and the MES's key are random per run. Needs git.",
     )
     .addOption(new Option("--log-level <level>", "log level of the components' JSON logs on stderr").default("error"))
     .action((o) => run(import("./commands/demo.js").then((m) => m.demoCommand(o))));
@@ -191,6 +191,43 @@ function program(run: (p: Promise<number>) => void): Command {
       )
         .default("127.0.0.1")
         .env("SCADALINK_INBOUND_HOST"),
+    )
+    .addOption(
+      new Option("--node <name>", "this node's name, for a site run as a pair (docs/redundancy.md)").env(
+        "SCADALINK_NODE",
+      ),
+    )
+    .addOption(
+      new Option("--peer <url>", "the other node's peer link, http://host:port (a pair)").env("SCADALINK_PEER"),
+    )
+    .addOption(
+      new Option("--peer-port <port>", "where this node's peer link listens (a pair)").env("SCADALINK_PEER_PORT"),
+    )
+    .addOption(
+      new Option("--peer-host <address>", "the address this node's peer link binds")
+        .default("127.0.0.1")
+        .env("SCADALINK_PEER_HOST"),
+    )
+    .addOption(
+      new Option("--peer-secret <name>", "the pair's shared secret, by name (both nodes and the witness hold it)").env(
+        "SCADALINK_PEER_SECRET",
+      ),
+    )
+    .addOption(
+      new Option("--witness <url>", "the witness that decides which node of the pair is active, http://host:port").env(
+        "SCADALINK_WITNESS",
+      ),
+    )
+    .addOption(
+      new Option("--standby <mode>", "what a standby keeps open: cold (nothing) or warm")
+        .choices(["cold", "warm"])
+        .default("cold")
+        .env("SCADALINK_STANDBY"),
+    )
+    .addOption(
+      new Option("--failover-seconds <n>", "how long the active may be silent before the standby takes over")
+        .default("10")
+        .env("SCADALINK_FAILOVER_SECONDS"),
     )
     .addOption(
       new Option("--settle <seconds>", "how long a new instance may take to connect and get values before it is judged")

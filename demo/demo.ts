@@ -12,6 +12,19 @@ import type { SiteManifest } from "../schemas/types.js";
 import { Reconciler } from "../site-reconciler/reconciler.js";
 import { fleetTable } from "./fleet-table.js";
 import { git, gitAsync, startGitServer } from "./git-server.js";
+import {
+  type DemoIntegrations,
+  IntegrationsNarrator,
+  integrationDocuments,
+  MES_KEY_SECRET,
+  patchPump,
+  patchReporter,
+  patchValve,
+  REPORT_EVERY_MS,
+  SMTP_PASSWORD_SECRET,
+  startMes,
+  startSmtp,
+} from "./integrations.js";
 import { type Plc, startPlc } from "./plc.js";
 import { type FiringTag, firingTag, type SimTag, simulatedTags, valueAt } from "./simulate.js";
 
@@ -38,11 +51,22 @@ const FIRE_EVERY_S = 30;
 const FIRE_FROM_S = 10;
 const FIRE_TO_S = 20;
 const NEXT_BATCH = "demo-wave-2";
+/** MES is down for OUTAGE_S seconds from OUTAGE_FROM_S (or 3 s after its first count, when that is later). */
+const OUTAGE_FROM_S = 15;
+const OUTAGE_S = 10;
+/** The integrations are narrated at this pace, so that the drain's time is measured finer than a tick. */
+const NARRATE_MS = 250;
+/** Lines of alarms and integrations kept under the table on a terminal. */
+const RECENT = 8;
+/** The pump whose script reports its production count to MES (the other pumps have no MES line). */
+const REPORTER = { site: "ps-hilltop", set: "booster-pumps", instance: "P1", line: "HT-P-1" };
 
 /**
  * `scadalink demo`: the whole system on loopback. A git smart-HTTP server holds a config repo made from
  * config-repo-template/ (endpoints pointed at simulated PLCs), the controller deploys it, one site reconciler per site
  * converges against the PLCs, and a new batch then rolls out the sites the template's canary batch left pending.
+ * Meanwhile the integrations work against an embedded SMTP server and MES (integrations.ts): the firing alarm emails
+ * the operators, a pump reports counts through store-and-forward, and an MES outage shows its backlog grow and drain.
  */
 export async function runDemo(o: DemoOptions): Promise<number> {
   const tmp = o.dir ?? mkdtempSync(join(tmpdir(), "scadalink-demo-"));
@@ -60,15 +84,46 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     // The config repo: the template, with every endpoint on a simulated PLC and a password per username account.
     const repoDir = join(tmp, "config");
     cpSync(join(packageRoot(), "config-repo-template"), repoDir, { recursive: true });
+    // Secrets reach the sites by name only, as on a plant: SCADALINK_SECRET_<NAME> in their environment.
+    const env: NodeJS.ProcessEnv = {};
+
+    // The integrations: an MES and an SMTP server on loopback, each with a password made for this run.
+    const mesKey = randomBytes(12).toString("hex");
+    const smtpPassword = randomBytes(12).toString("hex");
+    env[`SCADALINK_SECRET_${MES_KEY_SECRET}`] = mesKey;
+    env[`SCADALINK_SECRET_${SMTP_PASSWORD_SECRET}`] = smtpPassword;
+    const mes = await startMes(mesKey);
+    cleanups.push(() => mes.close());
+    const smtp = await startSmtp("scada", smtpPassword);
+    cleanups.push(() => smtp.close());
+    const integrations: DemoIntegrations = {
+      mesUrl: mes.baseUrl,
+      smtpPort: smtp.port,
+      smtpUser: "scada",
+      reporter: REPORTER,
+    };
+    mkdirSync(join(repoDir, "integrations"), { recursive: true });
+    writeFileSync(join(repoDir, "integrations", "demo.yaml"), integrationDocuments(integrations));
+    const patch = (file: string, fn: (text: string) => string) =>
+      writeFileSync(join(repoDir, file), fn(readFileSync(join(repoDir, file), "utf8")));
+    patch("templates/valve.yaml", patchValve);
+    patch("templates/equipment.yaml", patchPump);
+    patch("instances/ps-hilltop/station.yaml", (t) => patchReporter(t, REPORTER));
+
     const compiled = compileFiles(await readWorkingTree(repoDir));
-    if (compiled.errorCount) throw new Error("config-repo-template does not compile");
+    if (compiled.errorCount)
+      throw new Error(
+        `the demo's config repo does not compile: ${compiled.diagnostics
+          .filter((d) => d.severity === "error")
+          .map((d) => `${d.file}:${d.line} ${d.message} (${d.rule})`)
+          .join("; ")}`,
+      );
     const packages = compiled.packages();
     const sites = [...new Set(packages.map((p) => p.instance.site))].sort();
     say(
       `ScadaLink demo: ${packages.length} instances at ${sites.length} sites (${sites.join(", ")}), all on 127.0.0.1`,
     );
 
-    const env: NodeJS.ProcessEnv = {};
     const plcs: Plc[] = [];
     const sims: { plc: Plc; tags: SimTag[] }[] = [];
     let firing: { plc: Plc; tag: FiringTag } | undefined;
@@ -107,6 +162,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       say(
         `  ${firing.tag.instance}'s alarm ${firing.tag.alarm} fires for ${FIRE_TO_S - FIRE_FROM_S} s of every ${FIRE_EVERY_S} s`,
       );
+    say(
+      `  embedded SMTP server: 127.0.0.1:${smtp.port} (NotificationList Operators; login scada, password the secret ${SMTP_PASSWORD_SECRET}, new each run); valves' OverTravel alarms notify it`,
+    );
+    say(
+      `  embedded MES: ${mes.baseUrl} (ExternalSystem Mes, key the secret ${MES_KEY_SECRET}); ${REPORTER.site}/${REPORTER.instance} reports a production count every ${REPORT_EVERY_MS / 1000} s with cachedCall`,
+    );
 
     // Values move: every tag waves inside its alarm-free band; the firing tag goes high now and then.
     const tick = setInterval(() => {
@@ -165,6 +226,33 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       for (const r of reconcilers.values()) await r.stop();
     });
 
+    // The integrations at work, read from the sites themselves: their store-and-forward and the reporter's count.
+    const narrator = new IntegrationsNarrator({
+      mes,
+      smtp,
+      outageFromS: OUTAGE_FROM_S,
+      outageS: OUTAGE_S,
+      backlog: () => {
+        let queued = 0;
+        let parked = 0;
+        for (const r of reconcilers.values())
+          for (const t of r.storeAndForwardEngine.status())
+            if (t.kind === "externalSystem" && t.name === "Mes") {
+              queued += t.queued;
+              parked += t.parked;
+            }
+        return { queued, parked };
+      },
+      sent: () => {
+        const i = reconcilers
+          .get(REPORTER.site)
+          ?.view?.instances()
+          .find((x) => x.name === REPORTER.instance);
+        const v = i?.attributes.find((a) => a.path === "ProductionCount")?.value;
+        return typeof v === "number" ? v : undefined;
+      },
+    });
+
     // The table, from the deploy branch's manifests (desired) and the sites' runtimes (running).
     const desired = new Map<string, Map<string, string>>();
     /** Reads the manifests once per tick; everything else that tick works from `desired`. */
@@ -215,8 +303,15 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       for (const k of now) activeBefore.add(k);
       if (!o.tty) for (const l of lines) say(l);
       recent.push(...lines);
-      recent.splice(0, Math.max(0, recent.length - 5));
+      recent.splice(0, Math.max(0, recent.length - RECENT));
     };
+    const narrate = setInterval(() => {
+      const lines = narrator.tick((Date.now() - started) / 1000);
+      if (!o.tty) for (const l of lines) say(l);
+      recent.push(...lines);
+      recent.splice(0, Math.max(0, recent.length - RECENT));
+    }, NARRATE_MS);
+    cleanups.push(() => clearInterval(narrate));
     let drawn = 0;
     const draw = (title: string) => {
       const lines = [
@@ -292,7 +387,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     }
     return 0;
   } finally {
-    say("\nstopping: sites, controller, git server, simulated PLCs");
+    say("\nstopping: sites, controller, git server, simulated PLCs, SMTP server, MES");
     for (const c of cleanups.reverse()) await c();
   }
 }

@@ -58,9 +58,34 @@ describe("scadalink demo", () => {
     ])
       expect(r.stdout).toContain(line);
     expect(r.stdout).toMatch(/^alarm ps-hilltop\/P1 Inlet\.OverTravel active \(\d+ s\)$/m);
-    // Everything it started is gone: the PLCs and the git server no longer listen.
+    // The integrations: the alarm's onTrigger script emailed Operators through the embedded SMTP server (login by a
+    // named secret), and P1's counts reached the embedded MES through cachedCall, across an outage, none lost.
+    expect(r.stdout).toMatch(
+      /^email received by the embedded SMTP server: "Over travel: valve at \d+ %" to ops@plant\.example \(\d+ s\)$/m,
+    );
+    expect(r.stdout).toMatch(/^MES received count 1 from line HT-P-1 /m);
+    expect(r.stdout).toMatch(/^MES down for 10 s \(\d+ s\): it answers 503/m);
+    // The backlog grew while MES was down: read from the site's store-and-forward at each step.
+    const down = r.stdout.slice(r.stdout.indexOf("MES down for"), r.stdout.indexOf("MES back"));
+    const queued = [...down.matchAll(/^store-and-forward backlog to Mes: (\d+) queued/gm)].map((m) => Number(m[1]));
+    expect(queued.length, r.stdout).toBeGreaterThan(0);
+    expect(Math.max(...queued)).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/^MES back \(\d+ s\): [1-9]\d* queued/m);
+    expect(r.stdout).toMatch(
+      /^store-and-forward backlog to Mes: 0 queued \(\d+ s\), drained [\d.]+ s after MES came back/m,
+    );
+    const final = /^MES received every count: sent (\d+), received (\d+) distinct, 0 lost/m.exec(r.stdout);
+    expect(final, r.stdout).not.toBeNull();
+    expect(Number(final![1])).toBeGreaterThan(10);
+    expect(final![2]).toBe(final![1]);
+    // In that order: counts, outage, backlog, return, drain, the tally.
+    const order = [/MES received count 1 /, /MES down for/, /MES back/, /drained/, /MES received every count/].map(
+      (re) => r.stdout.search(re),
+    );
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    // Everything it started is gone: the PLCs, the git server, the SMTP server and MES no longer listen.
     const used = ports(r.stdout);
-    expect(used.length).toBeGreaterThanOrEqual(6);
+    expect(used.length).toBeGreaterThanOrEqual(8);
     for (const port of used) expect(await listening(port)).toBe(false);
   }, 120_000);
 
@@ -68,7 +93,7 @@ describe("scadalink demo", () => {
     const t0 = Date.now();
     const r = await demo([], /first deploy: the canary batch releases ps-hilltop: done/);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/stopping: sites, controller, git server, simulated PLCs/);
+    expect(r.stdout).toMatch(/stopping: sites, controller, git server, simulated PLCs, SMTP server, MES/);
     expect(Date.now() - t0).toBeLessThan(60_000);
     for (const port of ports(r.stdout)) expect(await listening(port)).toBe(false);
   }, 90_000);
