@@ -2195,6 +2195,10 @@ export interface SiteStatus {
     [k: string]: InstanceStatus | undefined;
   };
   health: SiteHealth;
+  /**
+   * A site run as an active/standby pair (SPEC 9): both nodes as the active sees them, the active first. Absent for a single node.
+   */
+  nodes?: PairNodeStatus[];
   parked?: ParkedReport;
 }
 export interface InstanceStatus {
@@ -2326,6 +2330,32 @@ export interface TargetBacklog {
    * false while the site holds the target's messages (site.json does not define it, or the site has no delivery for its kind): they are neither sent nor parked.
    */
   configured: boolean;
+}
+export interface PairNodeStatus {
+  /**
+   * The node's name (--node).
+   */
+  node: string;
+  /**
+   * unknown: the peer has not been heard from within failoverSeconds.
+   */
+  role: "active" | "standby" | "stepping-down" | "unknown";
+  /**
+   * The active's activation epoch (the fencing token); for a standby the highest epoch it has seen.
+   */
+  epoch: number;
+  /**
+   * The reporting node: when it last sent a heartbeat; the peer: when one of it last arrived.
+   */
+  lastHeartbeat: string | null;
+  /**
+   * The standby: from a change's commit on the active to the standby's acknowledgement of it, last measured.
+   */
+  replicationLagMs: number | null;
+  /**
+   * The active: replication log entries the standby has not acknowledged yet.
+   */
+  replicationBacklog: number | null;
 }
 /**
  * The site's parked store-and-forward messages (never a payload) and the ParkedMessages documents of its site.json it has applied. Absent when there are neither.

@@ -32,6 +32,7 @@ import { SiteStoreAndForward } from "./integrations/site-saf.js";
 import type { StoreAndForward } from "./integrations/store-and-forward/index.js";
 import { acquireLock, StateDirLockedError } from "./lock.js";
 import { checkRelease, NO_KEYS_MESSAGE, type RefusalReason } from "./provenance.js";
+import { Pair, type PairConfig, PeerListenError } from "./redundancy/pair.js";
 import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
 import type {
@@ -93,6 +94,8 @@ export interface ReconcilerConfig {
    */
   inboundPort?: number;
   inboundHost?: string;
+  /** One node of an active/standby pair (SPEC 9, docs/redundancy.md); absent: a single node, always active. */
+  pair?: PairConfig;
 }
 
 /** What a runtime is made from. */
@@ -201,6 +204,10 @@ export class Reconciler {
   private readonly docs = new Map<string, unknown>();
   /** The manifest last read, by blob id: the drift check compares against it without parsing it again. */
   private manifest: { oid: string; value: SiteManifest } | undefined;
+  /** A node of a pair; undefined for a single node. */
+  private pair: Pair | undefined;
+  /** Runs the runtime, delivers and reports: always for a single node, while active for a node of a pair. */
+  private acting = true;
   private suspect = false;
 
   private constructor(
@@ -252,6 +259,9 @@ export class Reconciler {
       const saf = new SiteStoreAndForward({ store, secrets, log, now: config.now });
       saf.configure(store.meta("siteArtifacts") ?? null);
       const ctx: RuntimeContext = { secrets, store, stateDir, log, saf: saf.engine, database: saf.database };
+      // The pair is made once the reconciler exists (it acts on it); device writes ask it whether this node acts.
+      const pairRef: { pair?: Pair } = {};
+      if (config.pair) store.replica = true;
       const runtime = await makeRuntime(
         config.runtime ??
           ((c) =>
@@ -263,6 +273,7 @@ export class Reconciler {
               scriptHosts: config.scriptHosts,
               scriptMemoryMb: config.scriptMemoryMb,
               eventCaps: config.eventMaxRows === undefined ? undefined : { maxRows: config.eventMaxRows },
+              fence: config.pair ? () => pairRef.pair?.acting() ?? null : undefined,
               now: config.now && (() => config.now!().getTime()),
             })),
         ctx,
@@ -292,7 +303,30 @@ export class Reconciler {
           "--allow-unsigned: release signatures are not checked, so anyone who can write the deploy branch decides what this site runs; for production give the controller's public key with --trusted-keys FILE (allowed_signers format)",
         );
       else log.error(NO_KEYS_MESSAGE);
-      return new Reconciler(config, log, store, source, writer, runtime, lock, saf, inbound);
+      const rec = new Reconciler(config, log, store, source, writer, runtime, lock, saf, inbound);
+      if (config.pair) {
+        rec.acting = false;
+        try {
+          rec.pair = pairRef.pair = await Pair.start({
+            ...config.pair,
+            site: config.site,
+            store,
+            log,
+            activate: (epoch) => rec.activate(epoch),
+            stepDown: () => rec.stepDown(),
+            changed: () => rec.soon(),
+          });
+        } catch (e) {
+          await inbound?.close();
+          await runtime.close();
+          await saf.stop();
+          store.close();
+          throw new PeerListenError(
+            `the peer link cannot listen on ${config.pair.host ?? "127.0.0.1"}:${config.pair.port}: ${message(e)}`,
+          );
+        }
+      }
+      return rec;
     } catch (e) {
       lock.release();
       throw e;
@@ -354,6 +388,11 @@ export class Reconciler {
       r.sync = { state: "unreachable", message: `deploy branch not read: ${message(e)}`, deployHead: r.head ?? null };
       this.log.warn({ err: message(e) }, "cannot read the deploy branch: keeping the applied state");
     }
+    if (this.pair && !this.acting) {
+      // A standby applies and keeps what it replicated; the runtime, deliveries and the status branch are the active's.
+      this.pair.released();
+      return this.finish(r, t0);
+    }
     // What the store holds now, once for the steps below (none of them changes it).
     const held: Applied = { applied: this.store.applied(), refusals: this.store.refusals() };
     const siteText = this.store.meta("siteArtifacts") ?? null;
@@ -361,13 +400,65 @@ export class Reconciler {
     const report = await this.converge(held);
     this.inbound?.checkKeys();
     await this.recordExecutions(tree, report, held);
-    await this.report(report, r, held, siteText);
+    // Stepped down meanwhile: the report is the new active's to make.
+    if (this.acting) await this.report(report, r, held, siteText);
+    return this.finish(r, t0);
+  }
+
+  private finish(r: LoopResult, t0: number): LoopResult {
     this.prune();
     r.durationMs = performance.now() - t0;
     this.lastLoop = { at: this.now(), sync: r.sync };
     this.loopMetrics?.loopDuration.observe(r.durationMs / 1000);
     if (this.lastPoll) this.loopMetrics?.lastPoll.set(this.lastPoll.getTime() / 1000);
     return r;
+  }
+
+  /**
+   * This node of the pair is active (its epoch is in the store): store-and-forward takes its counts from what was
+   * replicated and delivers, and a loop runs now to start the runtime and report.
+   */
+  private async activate(_epoch: number): Promise<void> {
+    await this.saf.pause();
+    this.saf.engine.recount();
+    this.acting = true;
+    if (this.tick) this.startDelivering();
+    this.now_();
+  }
+
+  /**
+   * Stops acting: device writes are refused from the moment the election stepped down (the fence), deliveries stop
+   * at once (attempts in flight stay queued), then the loop under way ends and the runtime stops every instance.
+   */
+  private async stepDown(): Promise<void> {
+    this.acting = false;
+    await this.saf.pause();
+    await this.running;
+    const siteText = this.store.meta("siteArtifacts");
+    await this.runtime.converge({
+      site: this.config.site,
+      artifacts: siteText ? (JSON.parse(siteText) as SiteArtifacts) : null,
+      instances: new Map(),
+    });
+  }
+
+  private startDelivering(): void {
+    this.saf.start(
+      () => this.soon(),
+      () => backlogDigest(this.saf.health(), this.now().getTime()),
+    );
+  }
+
+  /** Runs the next loop at once (while waiting for the next poll), or right after the one under way. */
+  private now_(): void {
+    if (this.stopped || !this.tick) return;
+    if (this.running) {
+      this.changedDuringLoop = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.kicked = true;
+    this.timer = setTimeout(() => void this.tick?.(), 0);
   }
 
   /**
@@ -714,6 +805,7 @@ export class Reconciler {
       runtime: report,
       storeAndForward: this.saf.health(),
       parked: this.saf.parkedReport(siteText),
+      nodes: this.pair?.nodes(),
     });
     const files = new Map<string, string>();
     for (const [key, text] of this.store.records()) {
@@ -755,11 +847,9 @@ export class Reconciler {
     this.tick = tick;
     // A change the runtime sees (a connection lost, an alarm raised) is reported soon, not at the next poll.
     this.runtime.subscribe?.(() => this.soon());
-    // Store-and-forward delivers from now on; messages parked, retried or discarded are reported soon too.
-    this.saf.start(
-      () => this.soon(),
-      () => backlogDigest(this.saf.health(), this.now().getTime()),
-    );
+    // Store-and-forward delivers from now on (a standby's, once it is active); messages parked, retried or
+    // discarded are reported soon too.
+    if (this.acting) this.startDelivering();
     void tick();
   }
 
@@ -857,6 +947,8 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    // The peer link first: a stopping node neither takes over nor answers the standby any more.
+    await this.pair?.stop();
     await this.running;
     if (this.api) {
       removeApiFile(resolve(this.config.stateDir));

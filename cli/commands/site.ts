@@ -14,6 +14,9 @@ import {
 import { InboundListenError } from "../../site-reconciler/inbound/server.js";
 import { alive, StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/reconciler.js";
+import { type PairConfig, PeerListenError } from "../../site-reconciler/redundancy/pair.js";
+import { MIN_SECRET_BYTES, NODE_NAME } from "../../site-reconciler/redundancy/peer-auth.js";
+import { secretLookup } from "../../site-reconciler/secrets.js";
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
 import { trustedKeysFile } from "../keys.js";
 import { positive, whole } from "../options.js";
@@ -35,6 +38,15 @@ export interface SiteOptions {
   /** The inbound API's port (absent or "off": none) and bind address. */
   inboundPort?: string;
   inboundHost: string;
+  /** A node of a pair (docs/redundancy.md): all of node, peer, peerPort and peerSecret, or none. */
+  node?: string;
+  peer?: string;
+  peerPort?: string;
+  peerHost: string;
+  peerSecret?: string;
+  witness?: string;
+  standby: "cold" | "warm";
+  failoverSeconds: string;
   settle: string;
   acceptUnknownCertificates?: boolean;
   trustedKeys?: string;
@@ -59,6 +71,8 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
     throw new UsageError("--trusted-keys and --allow-unsigned exclude each other: give one of them");
   const port = apiPort(o.apiPort);
   const inbound = inboundOptions(o);
+  const pair = pairOptions(o, env);
+  if (pair && o.once) throw new UsageError("--once runs one loop of a single node: not with --node/--peer");
   const log = pino({ level: o.logLevel, base: { component: "site", site: o.site } });
   // One loop answers no caller: the inbound API runs with the long-running site only, like the read API.
   if (o.once && inbound) log.info("--inbound-port is not served with --once");
@@ -84,6 +98,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
         eventMaxRows: whole(o.eventMaxRows, "--event-max-rows"),
         ...(o.runtime === "none" ? { runtime: packageRuntime } : {}),
         ...(o.once ? {} : inbound),
+        ...(pair ? { pair } : {}),
         env,
       },
       log,
@@ -91,6 +106,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
   } catch (e) {
     if (e instanceof StateDirLockedError) throw new UsageError(e.message);
     if (e instanceof InboundListenError) throw new UsageError(`--inbound-port ${o.inboundPort}: ${e.message}`);
+    if (e instanceof PeerListenError) throw new UsageError(`--peer-port ${o.peerPort}: ${e.message}`);
     throw e;
   }
   if (o.once) {
@@ -128,6 +144,72 @@ function apiPort(value: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`--api-port ${value}: a port (0-65535) or off`);
   return n;
+}
+
+/** The pair flags as the reconciler's config; undefined for a single node (none of them given). */
+export function pairOptions(
+  o: Pick<
+    SiteOptions,
+    "node" | "peer" | "peerPort" | "peerHost" | "peerSecret" | "witness" | "standby" | "failoverSeconds" | "secretsDir"
+  >,
+  env: NodeJS.ProcessEnv,
+): PairConfig | undefined {
+  const given = { "--node": o.node, "--peer": o.peer, "--peer-port": o.peerPort, "--peer-secret": o.peerSecret };
+  const missing = Object.entries(given).filter(([, v]) => v === undefined);
+  if (missing.length === 4) {
+    if (o.witness !== undefined)
+      throw new UsageError("--witness is for a pair: give --node, --peer, --peer-port and --peer-secret too");
+    return undefined;
+  }
+  if (missing.length)
+    throw new UsageError(
+      `a pair needs --node, --peer, --peer-port and --peer-secret: ${missing.map(([f]) => f).join(", ")} missing`,
+    );
+  if (!NODE_NAME.test(o.node!))
+    throw new UsageError(
+      `--node ${o.node}: letters, digits, '.', '_' or '-', at most 64, starting with a letter or digit`,
+    );
+  const url = (flag: string, v: string) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new UsageError(`${flag} ${v}: not a URL (http://host:port)`);
+    }
+    if (u.protocol !== "http:" || u.username || u.password)
+      throw new UsageError(`${flag} ${v}: an http://host:port URL without credentials`);
+    return u.origin;
+  };
+  const peer = url("--peer", o.peer!);
+  const witness = o.witness === undefined ? undefined : url("--witness", o.witness);
+  const port = Number(o.peerPort);
+  if (o.peerPort!.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--peer-port ${o.peerPort}: a port (0-65535)`);
+  const host = o.peerHost ?? "127.0.0.1";
+  if (isIP(host) === 0 && host !== "localhost")
+    throw new UsageError(`--peer-host ${host}: an IP address to bind (127.0.0.1, 0.0.0.0, ::, 10.0.0.5…) or localhost`);
+  const name = o.peerSecret!;
+  const secret = secretLookup(env, o.secretsDir ? resolve(o.secretsDir) : undefined)(name);
+  // Only the name is ever shown.
+  if (secret === undefined)
+    throw new UsageError(
+      `--peer-secret ${name}: no such secret (SCADALINK_SECRET_${name}, or the file ${name} in --secrets-dir)`,
+    );
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
+    throw new UsageError(`--peer-secret ${name}: the secret needs at least ${MIN_SECRET_BYTES} bytes`);
+  const failover = positive(o.failoverSeconds ?? "10", "--failover-seconds");
+  if (failover < 2)
+    throw new UsageError(`--failover-seconds ${o.failoverSeconds}: at least 2 (a lease is renewed every second)`);
+  return {
+    node: o.node!,
+    peer,
+    port,
+    host,
+    secret: Buffer.from(secret, "utf8"),
+    witness,
+    failoverMs: failover * 1000,
+    standby: o.standby ?? "cold",
+  };
 }
 
 /** --inbound-port and --inbound-host as the reconciler's config; undefined when the inbound API is off (the default). */

@@ -93,12 +93,20 @@ export class SiteStoreAndForward {
     this.#timer = setTimeout(tick, REQUEST_POLL_MS);
   }
 
-  /** Stops the requests and the engine (attempts in flight stay queued); the store stays open. */
-  async stop(): Promise<void> {
+  /**
+   * Stops delivering and taking requests (attempts in flight are aborted at once and stay queued); start() goes on.
+   * The standby of a pair is paused: it delivers nothing.
+   */
+  async pause(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#serial.catch(() => undefined);
     await this.engine.stop();
+  }
+
+  /** Stops the requests and the engine (attempts in flight stay queued) and closes the pools; the store stays open. */
+  async stop(): Promise<void> {
+    await this.pause();
     await this.database.close();
   }
 

@@ -156,6 +156,18 @@ export class Election {
     return out;
   }
 
+  /**
+   * The peer's host answered, but nothing listens on its peer link (connection refused, more than once): its
+   * process is not running, so it is not active, and the standby need not wait out failoverMs. With a witness the
+   * standby asks for the lease now; the witness still grants it only once the dead active's lease has run out.
+   */
+  peerNotRunning(now: number): ElectionAction[] {
+    if (this.#role !== "standby") return [];
+    this.#quietSince = Math.min(this.#quietSince, now - this.#failoverMs);
+    this.#peer = undefined;
+    return this.tick(now);
+  }
+
   /** An epoch seen elsewhere (a replication message, the store of a restarted node). */
   epochSeen(epoch: number, _now: number, from = "a message"): ElectionAction[] {
     const out: ElectionAction[] = [];

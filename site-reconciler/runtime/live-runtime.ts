@@ -55,6 +55,8 @@ export interface LiveRuntimeOptions {
   scriptMemoryMb?: number;
   /** Event-log caps (rows kept, rates, message length). */
   eventCaps?: Partial<EventCaps>;
+  /** A node of a pair: the activation it acts in, null while it does not (see OpcuaConnection's fence). */
+  fence?: () => { node: string; epoch: number } | null;
 }
 
 interface Loaded {
@@ -314,6 +316,7 @@ export class LiveRuntime implements Runtime, RuntimeView, ScriptCaller {
         certificates: this.certificates,
         retryUnresolvedMs: this.o.retryUnresolvedMs ?? 30_000,
         opcua: this.opcua,
+        fence: this.o.fence,
         log: this.o.log,
         changed: () => {
           const now = `${conn.state}\u0000${conn.error ?? ""}`;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { API_VERSION } from "../../controller/contract/api.js";
 import type {
   ConnectionHealth,
+  PairNodeStatus,
   ParkedReport,
   SiteStatus,
   SyncState,
@@ -25,6 +26,8 @@ export interface StatusInput {
   /** health.storeAndForward, per target kind/name. */
   storeAndForward?: Record<string, TargetBacklog>;
   parked?: ParkedReport;
+  /** A site pair: both nodes (SPEC 9). */
+  nodes?: PairNodeStatus[];
 }
 
 /**
@@ -73,6 +76,7 @@ export function statusBody(i: StatusInput): Omit<SiteStatus, "sequence" | "repor
       ...(i.runtime?.scripts ? { scripts: i.runtime.scripts } : {}),
       ...(i.storeAndForward ? { storeAndForward: i.storeAndForward } : {}),
     },
+    ...(i.nodes ? { nodes: i.nodes } : {}),
     ...(i.parked ? { parked: i.parked } : {}),
   };
 }
@@ -112,9 +116,11 @@ export function fingerprint(
 ): string {
   const { storeAndForward, ...health } = body.health;
   // Without store-and-forward the digest is what it was before it existed: an upgrade alone writes no commit.
-  const stable = storeAndForward
+  const stable: Record<string, unknown> = storeAndForward
     ? { ...body, health: { ...health, storeAndForward: backlogDigest(storeAndForward, now) } }
-    : body;
+    : { ...body };
+  // A pair's heartbeat times and lag change at every report: the roles and epochs are what is worth a commit.
+  if (body.nodes) stable.nodes = body.nodes.map((n) => `${n.node}\u0000${n.role}\u0000${n.epoch}`);
   const h = createHash("sha256").update(JSON.stringify(stable));
   for (const [path, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(`\0${path}\0${content}`);
   return h.digest("hex");

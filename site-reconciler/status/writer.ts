@@ -77,7 +77,7 @@ export class StatusWriter {
     const repo = this.source.git;
     await repo.mutex.run(async () => {
       try {
-        await this.push(repo, tree, changed, status, sequence, now);
+        await this.push(repo, tree, changed, status, now);
       } catch (e) {
         this.head = null; // the push may or may not have landed: read the branch again next time
         throw e;
@@ -93,7 +93,6 @@ export class StatusWriter {
     tree: Map<string, { content: string }>,
     changed: boolean,
     status: SiteStatus,
-    sequence: number,
     now: Date,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -101,6 +100,13 @@ export class StatusWriter {
       if (this.head === null) {
         this.head = await repo.fetchBranch(this.branch, { depth: 1 });
         this.generation = this.source.generation;
+        // The other node of a pair may have reported since this one last did: numbers go on from the branch's.
+        const theirs = this.head === undefined ? 0 : await branchSequence(repo, this.head);
+        if (theirs >= status.sequence) {
+          status.sequence = theirs + 1;
+          this.store.setMeta("status.sequence", String(status.sequence));
+          tree.set("status.json", { content: toJson(status) });
+        }
       }
       const head = this.head;
       const amend = !changed && head !== undefined && (await repo.readCommit(head)).message.includes(HEARTBEAT_TRAILER);
@@ -112,7 +118,7 @@ export class StatusWriter {
         author: { ...this.opts.author, timestamp: Math.floor(now.getTime() / 1000) },
         message: changed
           ? `status: ${describe(status)}\n`
-          : `heartbeat: ${status.site} #${sequence}\n\n${HEARTBEAT_TRAILER}\n`,
+          : `heartbeat: ${status.site} #${status.sequence}\n\n${HEARTBEAT_TRAILER}\n`,
       });
       if (await repo.updateBranch(this.branch, commit, head, { force: amend })) {
         this.head = commit;
@@ -130,7 +136,21 @@ function describe(s: SiteStatus): string {
   const all = Object.values(s.instances);
   const failing = all.filter((i) => i && i.result !== "pass").length;
   const deploy = s.deployCommit ? s.deployCommit.slice(0, 7) : "none";
+  const active = s.nodes?.find((n) => n.role === "active");
   return `${s.site} at deploy ${deploy}, ${all.length} instances, ${failing} failing${
     s.health.sync && s.health.sync.state !== "ok" ? `, sync ${s.health.sync.state}` : ""
-  }`;
+  }${active ? `, active ${active.node} epoch ${active.epoch}` : ""}`;
+}
+
+/** The sequence of the status.json a status commit holds (0 when it has none or it cannot be read). */
+async function branchSequence(repo: DeploySource["git"], commit: string): Promise<number> {
+  try {
+    const { tree } = await repo.readCommit(commit);
+    const entry = (await repo.readTree(tree)).find((e) => e.path === "status.json");
+    if (!entry) return 0;
+    const seq = (JSON.parse(await repo.readText(entry.oid)) as { sequence?: unknown }).sequence;
+    return typeof seq === "number" && Number.isSafeInteger(seq) ? seq : 0;
+  } catch {
+    return 0;
+  }
 }

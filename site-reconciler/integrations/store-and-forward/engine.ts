@@ -126,6 +126,18 @@ export class StoreAndForward {
     this.#log = o.log;
     this.#now = o.now ?? (() => new Date());
     this.#caps = { ...DEFAULT_CAPS, ...o.caps };
+    this.recount();
+  }
+
+  /**
+   * Takes the counts again from the store: after someone else wrote its queue (the standby of a pair, whose store
+   * the active's replication fills). Only while stopped: a lane's counts are its own while it delivers.
+   */
+  recount(): void {
+    if (this.#stop) throw new Error("store-and-forward: recount while delivering");
+    this.#counts.clear();
+    this.#messages = 0;
+    this.#bytes = 0;
     for (const t of this.#q.totals()) {
       const c = this.#count(t);
       c[t.state] += t.count;

@@ -65,6 +65,11 @@ export interface ConnectionOptions {
   changed: () => void;
   /** An attempt not up by then is abandoned (default ATTEMPT_TIMEOUT_MS). */
   attemptTimeoutMs?: number;
+  /**
+   * A node of a pair: the activation this node acts in, null when it does not (no device write is made then). The
+   * session is named for it, so the device's own session diagnostics show which node wrote in which epoch.
+   */
+  fence?: () => { node: string; epoch: number } | null;
 }
 
 /** Concurrent CreateMonitoredItems calls per connection: enough to overlap round trips, few enough not to flood. */
@@ -199,6 +204,7 @@ export class OpcuaConnection {
     const known = b.serverType !== undefined && b.serverType <= 13 ? b.serverType : undefined;
     const w = toWritable(b.declared, value, known);
     if (!w.ok) return w.message;
+    if (this.o.fence && !this.o.fence()) return "this node of the pair is not active: no device write";
     const session = this.session;
     if (this.state !== "connected" || !session || !b.nodeId) return `${this.name} is not connected`;
     const { AttributeIds, DataType, VariantArrayType } = this.o.opcua;
@@ -284,8 +290,11 @@ export class OpcuaConnection {
       );
     }
     if (this.closed || epoch !== this.epoch.id) return;
+    const acting = this.o.fence?.();
     const client = OPCUAClient.create({
       applicationName: "ScadaLink site",
+      // The session's name (this, and a counter): a node of a pair says which node and which activation it is.
+      ...(acting ? { clientName: `scadalink ${acting.node} epoch ${acting.epoch} ` } : {}),
       endpointMustExist: false,
       securityMode: MessageSecurityMode[config.securityMode],
       securityPolicy: SecurityPolicy[config.securityPolicy],

@@ -1,0 +1,200 @@
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localRepo, scadalink, spawnScadalink, tempDir } from "../helpers/cli.js";
+import { runGit } from "../helpers/git-server.js";
+import { type Plc, startPlc } from "../helpers/plc.js";
+import { y } from "../helpers/repo.js";
+import { siteYaml, until } from "./runtime-helpers.js";
+
+// A site run as a pair through the built CLI (docs/redundancy.md): two nodes with their own state directories, one
+// PLC (a real node-opcua server), a script writing a static attribute every 50 ms. One node becomes active, the
+// other replicates; the active is SIGKILLed, the standby takes over within failoverSeconds with the replicated
+// count, values flow again, the killed node returns as standby and catches up, and the status branch says so.
+
+const SECRET = "pair-secret-CANARY-7f3e9a1c0b";
+const FAILOVER_S = 3;
+
+let plc: Plc;
+beforeAll(async () => {
+  plc = await startPlc({ variables: [{ id: "T1.Level", dataType: "Double", value: 1 }] });
+});
+afterAll(async () => {
+  await plc.stop();
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((res) => s.listen(0, "127.0.0.1", () => res()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((res) => s.close(() => res()));
+  return port;
+}
+
+function repo() {
+  return localRepo({
+    "scadalink.yaml": "kind: Repository\nrollout: auto\n",
+    "sites/north.yaml": siteYaml(plc.endpoint),
+    "templates/tank.yaml": y`
+      kind: Template
+      name: Tank
+      attributes:
+        - { name: Level, dataType: Double, source: data, tag: "ns=2;s=T1.Level" }
+        - { name: Count, dataType: Int32, value: 0 }
+        - { name: LastLevel, dataType: Double, value: 0 }
+      scripts:
+        - name: Tick
+          trigger: { type: interval, everyMs: 50 }
+          code: attributes.set("Count", attributes.get("Count") + 1);
+        - name: Follow
+          trigger: { type: onChange, attribute: Level }
+          code: attributes.set("LastLevel", attributes.get("Level"));
+    `,
+    "instances/t1.yaml": "kind: Instance\nname: T1\nsite: plant-north\narea: Line1\ntemplate: Tank\nconnection: plc\n",
+  });
+}
+
+interface Node {
+  name: string;
+  state: string;
+  peerPort: number;
+  child?: ReturnType<typeof spawnScadalink>;
+  out: string;
+  exited?: Promise<number | null>;
+}
+
+function staticOf(state: string, path: string): number {
+  if (!existsSync(join(state, "site.db"))) return -1;
+  const db = new Database(join(state, "site.db"), { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare("SELECT value FROM static_values WHERE instance = 'T1' AND path = ?").get(path) as
+      | { value: string }
+      | undefined;
+    return row ? Number(JSON.parse(row.value)) : -1;
+  } catch {
+    return -1;
+  } finally {
+    db.close();
+  }
+}
+
+describe("a site pair through the built CLI", () => {
+  it("fails over on SIGKILL of the active within failoverSeconds, keeps the replicated state, and takes the old active back as standby", async () => {
+    const r = repo();
+    expect(scadalink(["controller", "--repo", r.dir, "--once", "--log-level", "error"]).code).toBe(0);
+    const nodes: Node[] = [];
+    for (const name of ["a", "b"])
+      nodes.push({ name, state: tempDir(`pair-${name}`), peerPort: await freePort(), out: "" });
+    const start = (n: Node) => {
+      const peer = nodes.find((x) => x !== n)!;
+      n.out = "";
+      n.child = spawnScadalink(
+        [
+          "site",
+          "--site",
+          "plant-north",
+          "--repo",
+          r.dir,
+          "--state-dir",
+          n.state,
+          "--node",
+          n.name,
+          "--peer",
+          `http://127.0.0.1:${peer.peerPort}`,
+          "--peer-port",
+          String(n.peerPort),
+          "--peer-secret",
+          "PAIR_SECRET",
+          "--failover-seconds",
+          String(FAILOVER_S),
+          "--log-level",
+          "info",
+        ],
+        { SCADALINK_SECRET_PAIR_SECRET: SECRET, SCADALINK_POLL_INTERVAL: "1", SCADALINK_HEARTBEAT_INTERVAL: "1" },
+      );
+      n.child.stdout.on("data", (d) => {
+        n.out += d;
+      });
+      n.child.stderr.on("data", (d) => {
+        n.out += d;
+      });
+      n.exited = new Promise((res) => n.child!.on("exit", (code) => res(code)));
+    };
+    const activeNow = () => nodes.filter((n) => /this node is active/.test(n.out));
+    try {
+      for (const n of nodes) start(n);
+      const [first] = await until("one node active", () => (activeNow().length ? activeNow() : undefined), 30_000);
+      const other = nodes.find((n) => n !== first)!;
+      // Exactly one: the other has heard it and stays standby.
+      await until("the active counting", () => staticOf(first!.state, "Count") > 20, 30_000);
+      expect(activeNow()).toEqual([first]);
+      // A cold standby holds no session on the PLC: the tag is monitored once, by the active.
+      expect(plc.monitoredIds()).toEqual(["T1.Level"]);
+      // The standby holds the active's count, replicated, within a short window.
+      await until("the count replicated", () => staticOf(other.state, "Count") > 20, 10_000);
+
+      // Values flow on the active: a PLC change reaches the script.
+      plc.set("T1.Level", 4.5);
+      await until("LastLevel 4.5 on the active", () => staticOf(first!.state, "LastLevel") === 4.5, 10_000);
+
+      first!.child!.kill("SIGKILL");
+      const killedAt = Date.now();
+      await first!.exited;
+      const before = staticOf(first!.state, "Count");
+      await until("the standby active", () => /this node is active/.test(other.out), (FAILOVER_S + 5) * 1000);
+      const takeover = Date.now() - killedAt;
+      expect(takeover).toBeLessThan(FAILOVER_S * 1000);
+      // The new active goes on from the replicated count (nothing beyond the window lost), and counts on.
+      const resumed = await until(
+        "the new active counting",
+        () => {
+          const c = staticOf(other.state, "Count");
+          return c > before ? c : undefined;
+        },
+        15_000,
+      );
+      expect(resumed).toBeGreaterThan(before);
+      plc.set("T1.Level", 7.25);
+      await until("LastLevel 7.25 on the new active", () => staticOf(other.state, "LastLevel") === 7.25, 15_000);
+
+      // The killed node returns as standby and catches up.
+      start(first!);
+      await until("the returning node starting as standby", () => /starting as standby/.test(first!.out), 30_000);
+      const now = staticOf(other.state, "Count");
+      await until("the returning node caught up", () => staticOf(first!.state, "Count") >= now, 15_000);
+      expect(/this node is active/.test(first!.out)).toBe(false);
+      // One writer again: the killed node's session is gone, the returning standby opened none.
+      await until("one monitored item", () => plc.monitoredIds().length === 1, 30_000);
+      expect(plc.monitoredIds()).toEqual(["T1.Level"]);
+      console.log(JSON.stringify({ takeoverMs: takeover, countAtKill: before, resumedAt: resumed }));
+
+      // The status branch: written by the new active, with both nodes.
+      const status = await until(
+        "status.json with both nodes",
+        () => {
+          let show: string;
+          try {
+            show = runGit(r.dir, ["show", "scadalink/status/plant-north:status.json"]);
+          } catch {
+            return undefined;
+          }
+          const s = JSON.parse(show) as { nodes?: { node: string; role: string; epoch: number }[] };
+          const active = s.nodes?.find((n) => n.role === "active");
+          return active?.node === other.name && s.nodes?.some((n) => n.node === first!.name && n.role === "standby")
+            ? s
+            : undefined;
+        },
+        20_000,
+      );
+      expect(status.nodes!.find((n) => n.role === "active")!.epoch).toBeGreaterThan(1);
+      for (const n of nodes) expect(n.out).not.toContain(SECRET);
+    } finally {
+      for (const n of nodes) {
+        n.child?.kill("SIGTERM");
+        await n.exited;
+      }
+    }
+  }, 120_000);
+});
