@@ -19,6 +19,16 @@ export interface PlcOptions {
   port?: number;
   /** PKI folder, reused across restarts so the server certificate is made once. */
   pki?: string;
+  /** Told of every write a client makes, with the name of the session that made it (before the value changes). */
+  onWrite?: (w: PlcWrite) => void;
+}
+
+export interface PlcWrite {
+  id: string;
+  value: unknown;
+  /** The writing session's name, as its client chose it. */
+  session: string;
+  at: number;
 }
 
 export type Opcua = typeof import("node-opcua");
@@ -103,6 +113,22 @@ export async function startPlc(o: PlcOptions): Promise<Plc> {
       value: variant(v.dataType, v.value),
     });
     vars.set(v.id, { dataType: v.dataType, node, value: v.value });
+    const onWrite = o.onWrite;
+    if (onWrite) {
+      // Every client write goes through writeValue with the writer's session in its context.
+      const write = node.writeValue.bind(node) as (...a: unknown[]) => unknown;
+      (node as unknown as { writeValue: (...a: unknown[]) => unknown }).writeValue = (...a: unknown[]) => {
+        const context = a[0] as { session?: { sessionName?: string } } | undefined;
+        const dataValue = a[1] as { value?: { value?: unknown } } | undefined;
+        onWrite({
+          id: v.id,
+          value: dataValue?.value?.value,
+          session: context?.session?.sessionName ?? "",
+          at: Date.now(),
+        });
+        return write(...a);
+      };
+    }
   };
   for (const v of o.variables) add(v);
   await server.start();

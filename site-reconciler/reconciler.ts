@@ -256,11 +256,13 @@ export class Reconciler {
       );
       const secrets = secretLookup(config.env ?? process.env, config.secretsDir);
       // Whatever the runtime: messages stored by an earlier run are delivered, and operators act on parked ones.
-      const saf = new SiteStoreAndForward({ store, secrets, log, now: config.now });
+      // The pair is made once the reconciler exists (it acts on it); device writes and deliveries ask it whether
+      // this node acts, and carry its epoch.
+      const pairRef: { pair?: Pair } = {};
+      const fence = config.pair ? () => pairRef.pair?.acting() ?? null : undefined;
+      const saf = new SiteStoreAndForward({ store, secrets, log, now: config.now, ...(fence ? { fence } : {}) });
       saf.configure(store.meta("siteArtifacts") ?? null);
       const ctx: RuntimeContext = { secrets, store, stateDir, log, saf: saf.engine, database: saf.database };
-      // The pair is made once the reconciler exists (it acts on it); device writes ask it whether this node acts.
-      const pairRef: { pair?: Pair } = {};
       if (config.pair) store.replica = true;
       const runtime = await makeRuntime(
         config.runtime ??
@@ -273,7 +275,7 @@ export class Reconciler {
               scriptHosts: config.scriptHosts,
               scriptMemoryMb: config.scriptMemoryMb,
               eventCaps: config.eventMaxRows === undefined ? undefined : { maxRows: config.eventMaxRows },
-              fence: config.pair ? () => pairRef.pair?.acting() ?? null : undefined,
+              fence,
               now: config.now && (() => config.now!().getTime()),
             })),
         ctx,
@@ -898,6 +900,7 @@ export class Reconciler {
     const view = this.view ?? NO_VIEW;
     siteMetrics(registry, view, this.config.site, this.saf.engine);
     this.inbound?.metrics.register(registry);
+    this.pair?.register(registry);
     this.loopMetrics = loopMetrics(registry);
     const [head, signer] = [this.store.meta("deployCommit"), this.store.meta("releaseSigner")];
     if (head && signer && this.config.trustedKeys) this.loopMetrics.verifiedRelease.set({ commit: head, signer }, 1);

@@ -350,6 +350,18 @@ function instancesText(
   const out = [
     `site ${printable(doc.site ?? "?")}  deploy ${doc.deployCommit ? printable(doc.deployCommit.slice(0, 12)) : "none"}  ${source}`,
   ];
+  const node = store.meta("pairNode");
+  if (node) {
+    // The store says what this node last was: capturing its changes is what an active does.
+    const role = store.meta("replCapture") === "1" ? p.green("active") : "standby";
+    const at = store.meta("replPosition");
+    const from = at ? (JSON.parse(at) as { origin: { node: string; epoch: number }; seq: number }) : undefined;
+    out.push(
+      `pair  node ${printable(node)}  ${role}  epoch ${printable(store.meta("epoch") ?? "0")}${
+        from ? `  replicated from ${printable(from.origin.node)}@${from.origin.epoch} to ${from.seq}` : ""
+      }`,
+    );
+  }
   const refusals = store.refusals();
   let active = 0;
   for (const i of doc.instances) {

@@ -68,6 +68,8 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
       converged: instances.every((i) => i.desired === i.applied),
       instances,
       storeAndForward: backlog(status),
+      // A site run as a pair: both nodes as its active reported them (SPEC 9); null for a single node.
+      nodes: status?.nodes ?? null,
     };
   });
   const batches = [...deploy.statuses.values()].map((b) => ({
@@ -96,6 +98,14 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
       "",
       `${p.bold(printable(s.site))}  last seen ${printable(s.lastSeen ?? "never")}  applied deploy ${short(s.appliedDeployCommit)}  ${s.converged ? p.green("converged") : p.yellow("converging")}`,
     );
+    if (s.nodes) {
+      const node = (n: NonNullable<typeof s.nodes>[number]) => {
+        const role = n.role === "active" ? p.green("active") : n.role === "standby" ? "standby" : p.yellow(n.role);
+        const lag = n.replicationLagMs === null ? "" : `, lag ${n.replicationLagMs} ms`;
+        return `${printable(n.node)} ${role} (epoch ${n.epoch}${lag})`;
+      };
+      out.push(`  pair  ${s.nodes.map(node).join(", ")}`);
+    }
     const sf = s.storeAndForward;
     if (sf) {
       const parked = sf.parked ? p.red(`${sf.parked} parked`) : "0 parked";

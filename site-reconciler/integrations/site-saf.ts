@@ -17,6 +17,8 @@ export interface SiteSafOptions {
   secrets: SecretLookup;
   log: Logger;
   now?: () => Date;
+  /** A node of a site pair: what its deliveries are fenced and stamped with (see DelivererContext). */
+  fence?: () => { node: string; epoch: number } | null;
 }
 
 /** Parked messages listed on the status branch; the report counts the rest. */

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { PairNodeStatus } from "../../schemas/types.js";
 import type { Store } from "../store/store.js";
 import { Election, type ElectionAction } from "./election.js";
@@ -74,6 +75,12 @@ export class Pair {
   #failovers = 0;
   #beating = false;
   #refused = 0;
+  /** Activations of this node, counted from its start (registered with the site's metrics once they exist). */
+  readonly #activations = new Counter({
+    name: "scadalink_site_pair_activations_total",
+    help: "Times this node of a site pair became active (each a new epoch) since it started",
+    registers: [],
+  });
 
   private constructor(o: PairOptions) {
     this.#o = o;
@@ -91,6 +98,7 @@ export class Pair {
     // A node starts as standby: it captures nothing and keeps the active's values (no reset on a new revision).
     this.#source.setCapture(false);
     o.store.replica = true;
+    o.store.setMeta("pairNode", o.node);
     this.#server = new PeerLinkServer({
       host: o.host,
       port: o.port,
@@ -202,6 +210,58 @@ export class Pair {
     return Date.now() - s.lastAppliedAt;
   }
 
+  /** scadalink_site_pair_*: this node's role and epoch, the replication lag and backlog, activations. */
+  register(registry: Registry): void {
+    registry.registerMetric(this.#activations);
+    const roles: PeerRole[] = ["active", "standby", "stepping-down"];
+    const node = this.#o.node;
+    const election = this.#election;
+    new Gauge({
+      name: "scadalink_site_pair_role",
+      help: "This node's role in the site pair: 1 for the role it has, 0 for the others",
+      labelNames: ["node", "role"],
+      registers: [registry],
+      collect() {
+        for (const r of roles) this.set({ node, role: r }, election.role === r ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "scadalink_site_pair_epoch",
+      help: "This node's epoch: its activation's while active, the highest it has seen while standby",
+      registers: [registry],
+      collect() {
+        this.set(election.epoch);
+      },
+    });
+    const self = this;
+    new Gauge({
+      name: "scadalink_site_pair_replication_lag_seconds",
+      help: "From a change's commit on the active to the standby's acknowledgement of it, last measured (on the active), or the standby's time since it last applied while behind",
+      registers: [registry],
+      collect() {
+        const n = self.nodes();
+        const lag = self.role === "active" ? n[1]!.replicationLagMs : n[0]!.replicationLagMs;
+        if (lag !== null) this.set(lag / 1000);
+      },
+    });
+    new Gauge({
+      name: "scadalink_site_pair_replication_backlog",
+      help: "Replication log entries the standby has not acknowledged (on the active)",
+      registers: [registry],
+      collect() {
+        this.set(self.role === "active" ? self.#source.backlog().entries : 0);
+      },
+    });
+    new Gauge({
+      name: "scadalink_site_pair_peer_seen_seconds",
+      help: "Seconds since the peer was last heard from on the peer link (-1: never)",
+      registers: [registry],
+      collect() {
+        this.set(self.#peer ? (performance.now() - self.#peer.at) / 1000 : -1);
+      },
+    });
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#tick);
@@ -290,6 +350,7 @@ export class Pair {
         this.#source.setCapture(true);
         store.replica = false;
         this.#failovers++;
+        this.#activations.inc();
         store.event(at(), "redundancy", `${this.#o.node} active at epoch ${a.epoch}: ${a.reason}`);
         this.#o.log.warn({ node: this.#o.node, epoch: a.epoch, reason: a.reason }, "site pair: this node is active");
         await this.#o.activate(a.epoch, a.reason);

@@ -1,12 +1,9 @@
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localRepo, scadalink, spawnScadalink, tempDir } from "../helpers/cli.js";
+import { localRepo, scadalink } from "../helpers/cli.js";
 import { runGit } from "../helpers/git-server.js";
 import { type Plc, startPlc } from "../helpers/plc.js";
 import { y } from "../helpers/repo.js";
+import { apiPortOf, isActive, PAIR_SECRET, pairNodes, startNode, staticOf, stopAll } from "./pair-helpers.js";
 import { siteYaml, until } from "./runtime-helpers.js";
 
 // A site run as a pair through the built CLI (docs/redundancy.md): two nodes with their own state directories, one
@@ -14,7 +11,6 @@ import { siteYaml, until } from "./runtime-helpers.js";
 // other replicates; the active is SIGKILLed, the standby takes over within failoverSeconds with the replicated
 // count, values flow again, the killed node returns as standby and catches up, and the status branch says so.
 
-const SECRET = "pair-secret-CANARY-7f3e9a1c0b";
 const FAILOVER_S = 3;
 
 let plc: Plc;
@@ -24,14 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await plc.stop();
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, "127.0.0.1", () => res()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-}
 
 function repo() {
   return localRepo({
@@ -56,73 +44,14 @@ function repo() {
   });
 }
 
-interface Node {
-  name: string;
-  state: string;
-  peerPort: number;
-  child?: ReturnType<typeof spawnScadalink>;
-  out: string;
-  exited?: Promise<number | null>;
-}
-
-function staticOf(state: string, path: string): number {
-  if (!existsSync(join(state, "site.db"))) return -1;
-  const db = new Database(join(state, "site.db"), { readonly: true, fileMustExist: true });
-  try {
-    const row = db.prepare("SELECT value FROM static_values WHERE instance = 'T1' AND path = ?").get(path) as
-      | { value: string }
-      | undefined;
-    return row ? Number(JSON.parse(row.value)) : -1;
-  } catch {
-    return -1;
-  } finally {
-    db.close();
-  }
-}
-
 describe("a site pair through the built CLI", () => {
   it("fails over on SIGKILL of the active within failoverSeconds, keeps the replicated state, and takes the old active back as standby", async () => {
     const r = repo();
     expect(scadalink(["controller", "--repo", r.dir, "--once", "--log-level", "error"]).code).toBe(0);
-    const nodes: Node[] = [];
-    for (const name of ["a", "b"])
-      nodes.push({ name, state: tempDir(`pair-${name}`), peerPort: await freePort(), out: "" });
-    const start = (n: Node) => {
-      const peer = nodes.find((x) => x !== n)!;
-      n.out = "";
-      n.child = spawnScadalink(
-        [
-          "site",
-          "--site",
-          "plant-north",
-          "--repo",
-          r.dir,
-          "--state-dir",
-          n.state,
-          "--node",
-          n.name,
-          "--peer",
-          `http://127.0.0.1:${peer.peerPort}`,
-          "--peer-port",
-          String(n.peerPort),
-          "--peer-secret",
-          "PAIR_SECRET",
-          "--failover-seconds",
-          String(FAILOVER_S),
-          "--log-level",
-          "info",
-        ],
-        { SCADALINK_SECRET_PAIR_SECRET: SECRET, SCADALINK_POLL_INTERVAL: "1", SCADALINK_HEARTBEAT_INTERVAL: "1" },
-      );
-      n.child.stdout.on("data", (d) => {
-        n.out += d;
-      });
-      n.child.stderr.on("data", (d) => {
-        n.out += d;
-      });
-      n.exited = new Promise((res) => n.child!.on("exit", (code) => res(code)));
-    };
-    const activeNow = () => nodes.filter((n) => /this node is active/.test(n.out));
+    const nodes = await pairNodes();
+    const setup = { repo: r.dir, failoverSeconds: FAILOVER_S };
+    const start = (n: (typeof nodes)[number]) => startNode(n, nodes, setup);
+    const activeNow = () => nodes.filter(isActive);
     try {
       for (const n of nodes) start(n);
       const [first] = await until("one node active", () => (activeNow().length ? activeNow() : undefined), 30_000);
@@ -143,7 +72,7 @@ describe("a site pair through the built CLI", () => {
       const killedAt = Date.now();
       await first!.exited;
       const before = staticOf(first!.state, "Count");
-      await until("the standby active", () => /this node is active/.test(other.out), (FAILOVER_S + 5) * 1000);
+      await until("the standby active", () => isActive(other), (FAILOVER_S + 5) * 1000);
       const takeover = Date.now() - killedAt;
       expect(takeover).toBeLessThan(FAILOVER_S * 1000);
       // The new active goes on from the replicated count (nothing beyond the window lost), and counts on.
@@ -164,7 +93,7 @@ describe("a site pair through the built CLI", () => {
       await until("the returning node starting as standby", () => /starting as standby/.test(first!.out), 30_000);
       const now = staticOf(other.state, "Count");
       await until("the returning node caught up", () => staticOf(first!.state, "Count") >= now, 15_000);
-      expect(/this node is active/.test(first!.out)).toBe(false);
+      expect(isActive(first!)).toBe(false);
       // One writer again: the killed node's session is gone, the returning standby opened none.
       await until("one monitored item", () => plc.monitoredIds().length === 1, 30_000);
       expect(plc.monitoredIds()).toEqual(["T1.Level"]);
@@ -189,12 +118,30 @@ describe("a site pair through the built CLI", () => {
         20_000,
       );
       expect(status.nodes!.find((n) => n.role === "active")!.epoch).toBeGreaterThan(1);
-      for (const n of nodes) expect(n.out).not.toContain(SECRET);
+      for (const n of nodes) expect(n.out).not.toContain(PAIR_SECRET);
+
+      // Metrics of both nodes say who is what.
+      const metrics = async (n: (typeof nodes)[number]) => {
+        const port = await until(`${n.name}'s api.json`, () => apiPortOf(n), 20_000);
+        return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      };
+      const activeMetrics = await metrics(other);
+      expect(activeMetrics).toMatch(
+        new RegExp(`^scadalink_site_pair_role\\{node="${other.name}",role="active"\\} 1$`, "m"),
+      );
+      expect(activeMetrics).toMatch(/^scadalink_site_pair_activations_total 1$/m);
+      expect(await metrics(first!)).toMatch(
+        new RegExp(`^scadalink_site_pair_role\\{node="${first!.name}",role="standby"\\} 1$`, "m"),
+      );
+      // scadalink status shows the pair from the status branch; site inspect shows what each node's store says.
+      const shown = scadalink(["status", "--repo", r.dir]);
+      expect(shown.stdout).toMatch(new RegExp(`pair  ${other.name} active \\(epoch \\d+`));
+      const inspect = scadalink(["site", "inspect", "--state-dir", first!.state, "--offline"]);
+      expect(inspect.stdout, inspect.stderr).toMatch(
+        new RegExp(`pair  node ${first!.name}  standby  epoch \\d+  replicated from ${other.name}@`),
+      );
     } finally {
-      for (const n of nodes) {
-        n.child?.kill("SIGTERM");
-        await n.exited;
-      }
+      await stopAll(nodes);
     }
   }, 120_000);
 });

@@ -49,6 +49,8 @@ export interface EmailDelivererOptions {
   caFile?: string;
   /** Shared with other deliverers to reuse tokens; default: one of its own. */
   tokens?: TokenCache;
+  /** Headers every message carries (a node of a site pair: which node sent it, in which epoch). */
+  stamp?: () => Record<string, string>;
 }
 
 /**
@@ -104,6 +106,7 @@ export function emailDeliverer(opts: EmailDelivererOptions): Deliverer {
             text: mail.body,
             messageId: messageIdOf(message.id, smtp.from),
             date: new Date(message.enqueuedAt),
+            ...(opts.stamp ? { headers: opts.stamp() } : {}),
             disableFileAccess: true,
             disableUrlAccess: true,
             signal: ac.signal,

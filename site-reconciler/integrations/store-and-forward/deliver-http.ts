@@ -115,7 +115,7 @@ async function readSome(body: ReadableStream<Uint8Array> | null, limit: number):
  * one AbortSignal bounding the whole exchange at the target's timeoutMs. The outcome is the status line's; the body
  * of an error response gives lastError a few words, with the secret values masked.
  */
-export function httpDeliverer(opts: { secrets: SecretLookup }): Deliverer {
+export function httpDeliverer(opts: { secrets: SecretLookup; stamp?: () => Record<string, string> }): Deliverer {
   return {
     validate: validateHttpRequest,
     async deliver(message: Message, target: TargetConfig, stop: AbortSignal): Promise<Outcome> {
@@ -126,6 +126,7 @@ export function httpDeliverer(opts: { secrets: SecretLookup }): Deliverer {
       const headers = new Headers(req.headers);
       if (req.body !== undefined) headers.set("content-type", "application/json");
       headers.set("idempotency-key", message.id);
+      for (const [k, v] of Object.entries(opts.stamp?.() ?? {})) headers.set(k, v);
       if (auth.header) headers.set(auth.header[0], auth.header[1]);
       // One controller per attempt rather than AbortSignal.any: composed signals stay referenced from the
       // long-lived stop signal on Node 20, and a drain makes hundreds of thousands of them.
