@@ -47,6 +47,8 @@ export interface Plc {
   monitoredItems(): number;
   /** The variables (ids) monitored now, one entry per monitored item. */
   monitoredIds(): string[];
+  /** The names of the sessions open now, as their clients chose them. */
+  sessions(): string[];
   stop(): Promise<void>;
   /** A new server on the same port with the same variables (and their current values). */
   restart(): Promise<Plc>;
@@ -165,6 +167,9 @@ export async function startPlc(o: PlcOptions): Promise<Plc> {
             if (typeof id === "string") ids.push(id);
           }
       return ids;
+    },
+    sessions() {
+      return server.engine.getSessions().map((s) => s.sessionName ?? "");
     },
     async stop() {
       if (stopped) return;

@@ -37,6 +37,7 @@ import { LiveRuntime } from "./runtime/live-runtime.js";
 import { PackageRuntime } from "./runtime/package-runtime.js";
 import type {
   DesiredInstance,
+  DesiredRuntime,
   Runtime,
   RuntimeReport,
   ScriptCaller,
@@ -276,6 +277,7 @@ export class Reconciler {
               scriptMemoryMb: config.scriptMemoryMb,
               eventCaps: config.eventMaxRows === undefined ? undefined : { maxRows: config.eventMaxRows },
               fence,
+              node: config.pair?.node,
               now: config.now && (() => config.now!().getTime()),
             })),
         ctx,
@@ -393,6 +395,8 @@ export class Reconciler {
     if (this.pair && !this.acting) {
       // A standby applies and keeps what it replicated; the runtime, deliveries and the status branch are the active's.
       this.pair.released();
+      // Warm: the data connections open (sessions, no subscriptions, no writes), so a takeover skips connecting.
+      if (this.config.pair?.standby === "warm") await this.runtime.converge(this.idle());
       return this.finish(r, t0);
     }
     // What the store holds now, once for the steps below (none of them changes it).
@@ -425,7 +429,7 @@ export class Reconciler {
     this.saf.engine.recount();
     this.acting = true;
     if (this.tick) this.startDelivering();
-    this.now_();
+    this.runNow();
   }
 
   /**
@@ -436,12 +440,17 @@ export class Reconciler {
     this.acting = false;
     await this.saf.pause();
     await this.running;
-    const siteText = this.store.meta("siteArtifacts");
-    await this.runtime.converge({
+    await this.runtime.converge(this.idle());
+  }
+
+  /** What a standby runs: no instance; the data connections of site.json when warm, none when cold. */
+  private idle(): DesiredRuntime {
+    const siteText = this.config.pair?.standby === "warm" ? this.store.meta("siteArtifacts") : undefined;
+    return {
       site: this.config.site,
       artifacts: siteText ? (JSON.parse(siteText) as SiteArtifacts) : null,
       instances: new Map(),
-    });
+    };
   }
 
   private startDelivering(): void {
@@ -452,16 +461,19 @@ export class Reconciler {
   }
 
   /** Runs the next loop at once (while waiting for the next poll), or right after the one under way. */
-  private now_(): void {
+  private runNow(): void {
     if (this.stopped || !this.tick) return;
     if (this.running) {
-      this.changedDuringLoop = true;
+      this.urgent = true;
       return;
     }
     if (this.timer) clearTimeout(this.timer);
     this.kicked = true;
     this.timer = setTimeout(() => void this.tick?.(), 0);
   }
+
+  /** runNow() was asked for while a loop ran. */
+  private urgent = false;
 
   /**
    * The head's provenance (section 10): the signer to apply it ("" when unchecked: --allow-unsigned), else the
@@ -843,8 +855,11 @@ export class Reconciler {
       // A change seen while the loop ran may have come after its report: one more loop soon.
       const again = this.changedDuringLoop;
       this.changedDuringLoop = false;
-      this.timer = setTimeout(tick, again ? this.kickDelay() : this.config.pollIntervalMs);
-      this.kicked = again;
+      // A takeover asked for during the loop: the next one starts the runtime at once.
+      const delay = this.urgent ? 0 : again ? this.kickDelay() : this.config.pollIntervalMs;
+      this.urgent = false;
+      this.timer = setTimeout(tick, delay);
+      this.kicked = again || delay === 0;
     };
     this.tick = tick;
     // A change the runtime sees (a connection lost, an alarm raised) is reported soon, not at the next poll.

@@ -57,6 +57,8 @@ export interface LiveRuntimeOptions {
   eventCaps?: Partial<EventCaps>;
   /** A node of a pair: the activation it acts in, null while it does not (see OpcuaConnection's fence). */
   fence?: () => { node: string; epoch: number } | null;
+  /** This node's name in a pair (sessions opened while it is not active are named for it). */
+  node?: string;
 }
 
 interface Loaded {
@@ -317,6 +319,7 @@ export class LiveRuntime implements Runtime, RuntimeView, ScriptCaller {
         retryUnresolvedMs: this.o.retryUnresolvedMs ?? 30_000,
         opcua: this.opcua,
         fence: this.o.fence,
+        node: this.o.node,
         log: this.o.log,
         changed: () => {
           const now = `${conn.state}\u0000${conn.error ?? ""}`;

@@ -144,4 +144,39 @@ describe("a site pair through the built CLI", () => {
       await stopAll(nodes);
     }
   }, 120_000);
+
+  it("--standby warm keeps the standby's sessions open (no subscription, no write) and takes over on them", async () => {
+    const r = repo();
+    expect(scadalink(["controller", "--repo", r.dir, "--once", "--log-level", "error"]).code).toBe(0);
+    const nodes = await pairNodes(["c", "d"]);
+    const setup = { repo: r.dir, failoverSeconds: FAILOVER_S, args: ["--standby", "warm"] };
+    try {
+      for (const n of nodes) startNode(n, nodes, setup);
+      const active = await until("one node active", () => nodes.find(isActive), 30_000);
+      const standby = nodes.find((n) => n !== active)!;
+      await until("the active counting", () => staticOf(active.state, "Count") > 5, 30_000);
+      // The standby's session is open and named for it; the tag is monitored once, by the active.
+      await until(
+        "the warm standby's session",
+        () => plc.sessions().some((s) => s.startsWith(`scadalink ${standby.name} standby `)),
+        30_000,
+      );
+      expect(plc.monitoredIds()).toEqual(["T1.Level"]);
+      // The active took over on the session it opened as a warm standby: it is named for the node.
+      expect(
+        plc.sessions().some((s) => s.startsWith(`scadalink ${active.name} `)),
+        plc.sessions().join(", "),
+      ).toBe(true);
+
+      active.child!.kill("SIGKILL");
+      const killedAt = Date.now();
+      await active.exited;
+      await until("the standby active", () => isActive(standby), (FAILOVER_S + 5) * 1000);
+      plc.set("T1.Level", 9.5);
+      await until("LastLevel 9.5 on the new active", () => staticOf(standby.state, "LastLevel") === 9.5, 15_000);
+      console.log(JSON.stringify({ warmKillToValueMs: Date.now() - killedAt }));
+    } finally {
+      await stopAll(nodes);
+    }
+  }, 120_000);
 });

@@ -35,6 +35,8 @@ export interface PairSetup {
   env?: NodeJS.ProcessEnv;
   /** Where each node reaches the other (default: straight to its peer port); a proxy in between cuts the link. */
   peerUrl?: (peer: PairNode) => string;
+  /** More flags for both nodes. */
+  args?: string[];
 }
 
 export async function pairNodes(names = ["a", "b"]): Promise<PairNode[]> {
@@ -67,6 +69,7 @@ export function startNode(n: PairNode, nodes: PairNode[], o: PairSetup): void {
       "--failover-seconds",
       String(o.failoverSeconds),
       ...(o.witness ? ["--witness", o.witness] : []),
+      ...(o.args ?? []),
       "--log-level",
       "info",
     ],

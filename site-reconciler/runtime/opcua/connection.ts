@@ -70,6 +70,8 @@ export interface ConnectionOptions {
    * session is named for it, so the device's own session diagnostics show which node wrote in which epoch.
    */
   fence?: () => { node: string; epoch: number } | null;
+  /** This node's name in a pair: a session opened while it is not active (a warm standby's) is named for it. */
+  node?: string;
 }
 
 /** Concurrent CreateMonitoredItems calls per connection: enough to overlap round trips, few enough not to flood. */
@@ -294,7 +296,11 @@ export class OpcuaConnection {
     const client = OPCUAClient.create({
       applicationName: "ScadaLink site",
       // The session's name (this, and a counter): a node of a pair says which node and which activation it is.
-      ...(acting ? { clientName: `scadalink ${acting.node} epoch ${acting.epoch} ` } : {}),
+      ...(acting
+        ? { clientName: `scadalink ${acting.node} epoch ${acting.epoch} ` }
+        : this.o.node
+          ? { clientName: `scadalink ${this.o.node} standby ` }
+          : {}),
       endpointMustExist: false,
       securityMode: MessageSecurityMode[config.securityMode],
       securityPolicy: SecurityPolicy[config.securityPolicy],
