@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localRepo, scadalink } from "../helpers/cli.js";
 import { runGit } from "../helpers/git-server.js";
@@ -133,6 +134,28 @@ describe("a site pair through the built CLI", () => {
       expect(await metrics(first!)).toMatch(
         new RegExp(`^scadalink_site_pair_role\\{node="${first!.name}",role="standby"\\} 1$`, "m"),
       );
+      // Prometheus's own checker takes both expositions (CI installs promtool).
+      if (spawnSync("promtool", ["--version"]).status === 0 || process.env.CI)
+        for (const text of [activeMetrics, await metrics(first!)]) {
+          const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+          expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+        }
+      // One writer at a time on the status branch: its history is a's reports, then b's (or b's then a's), never
+      // interleaved, with sequences rising across the failover.
+      const history = runGit(r.dir, ["log", "--format=%H", "scadalink/status/plant-north"]).split("\n").reverse();
+      const writers: string[] = [];
+      let lastSeq = 0;
+      for (const c of history) {
+        const s = JSON.parse(runGit(r.dir, ["show", `${c}:status.json`])) as {
+          sequence: number;
+          nodes?: { node: string; role: string }[];
+        };
+        expect(s.sequence).toBeGreaterThan(lastSeq);
+        lastSeq = s.sequence;
+        const w = s.nodes?.find((n) => n.role === "active")?.node;
+        if (w && writers.at(-1) !== w) writers.push(w);
+      }
+      expect(writers).toEqual([first!.name, other.name]);
       // scadalink status shows the pair from the status branch; site inspect shows what each node's store says.
       const shown = scadalink(["status", "--repo", r.dir]);
       expect(shown.stdout).toMatch(new RegExp(`pair  ${other.name} active \\(epoch \\d+`));
