@@ -191,7 +191,11 @@ async function main() {
 
     // Replication lag under load: the active's metric and the standby's distance, sampled every 250 ms.
     const standby = nodes.find((n) => n !== active);
-    await until("the standby caught up", () => staticOf(standby.state, "Count") >= staticOf(active.state, "Count") - 5, 30_000);
+    await until(
+      "the standby caught up",
+      () => staticOf(standby.state, "Count") >= staticOf(active.state, "Count") - 5,
+      30_000,
+    );
     const lags = [];
     const behind = [];
     const end = Date.now() + LAG_SECONDS * 1000;
@@ -211,7 +215,12 @@ async function main() {
       bench: "pair-replication-lag",
       seconds: LAG_SECONDS,
       staticWritesPerSec: r1(rate * 2),
-      lagMs: { median: r1(median(lags)), p95: p95 === null ? null : r1(p95), max: r1(Math.max(...lags)), samples: lags.length },
+      lagMs: {
+        median: r1(median(lags)),
+        p95: p95 === null ? null : r1(p95),
+        max: r1(Math.max(...lags)),
+        samples: lags.length,
+      },
       standbyBehindChanges: { median: median(behind), max: Math.max(...behind) },
       ...target(false),
     });
