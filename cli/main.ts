@@ -114,6 +114,10 @@ function program(run: (p: Promise<number>) => void): Command {
     )
     .option("--duration <seconds>", "stop by itself after this long (default: run until Ctrl-C)")
     .option("--dir <dir>", "keep the demo's repos and state directories here (default: a temporary directory, removed)")
+    .option(
+      "--pair",
+      "run res-northfield as an active/standby pair of two site processes and SIGKILL its active partway (docs/redundancy.md)",
+    )
     .addHelpText(
       "after",
       "\nThe simulated PLCs' accounts get a random password per run, or SCADALINK_DEMO_PLC_PASSWORD; the SMTP server's password and the MES's key are random per run. Needs git.",

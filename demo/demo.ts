@@ -8,9 +8,10 @@ import { Controller } from "../controller/controller.js";
 import { parseAllowedSigners, publicKeyLine, readSigningKey } from "../controller/git/sshsig.js";
 import { packageRoot } from "../controller/package-root.js";
 import { readWorkingTree } from "../controller/sources/working-tree.js";
-import type { SiteManifest } from "../schemas/types.js";
+import type { SiteManifest, SiteStatus } from "../schemas/types.js";
+import type { InspectInstance } from "../site-reconciler/api/server.js";
 import { Reconciler } from "../site-reconciler/reconciler.js";
-import { fleetTable } from "./fleet-table.js";
+import { fleetTable, type TableInstance } from "./fleet-table.js";
 import { git, gitAsync, startGitServer } from "./git-server.js";
 import {
   type DemoIntegrations,
@@ -25,6 +26,7 @@ import {
   startMes,
   startSmtp,
 } from "./integrations.js";
+import { DemoPair } from "./pair.js";
 import { type Plc, startPlc } from "./plc.js";
 import { type FiringTag, firingTag, type SimTag, simulatedTags, valueAt } from "./simulate.js";
 
@@ -42,6 +44,11 @@ export interface DemoOptions {
   dir?: string;
   /** The password of the simulated PLCs' user accounts (default: random per run). */
   password?: string;
+  /**
+   * Run PAIR_SITE as an active/standby pair of `scadalink site` processes of this built CLI (its script path), and
+   * SIGKILL its active partway.
+   */
+  pair?: { script: string };
 }
 
 const POLL_MS = 2000;
@@ -60,6 +67,11 @@ const NARRATE_MS = 250;
 const RECENT = 8;
 /** The pump whose script reports its production count to MES (the other pumps have no MES line). */
 const REPORTER = { site: "ps-hilltop", set: "booster-pumps", instance: "P1", line: "HT-P-1" };
+/** The site run as a pair with --pair: not the reporter's, whose counts the integrations narration tallies. */
+const PAIR_SITE = "res-northfield";
+const PAIR_FAILOVER_S = 3;
+/** After the MES outage has drained (15–26 s) and before the demo's 60 s end, with room for the takeover. */
+const PAIR_KILL_AT_S = 35;
 
 /**
  * `scadalink demo`: the whole system on loopback. A git smart-HTTP server holds a config repo made from
@@ -205,7 +217,55 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await controller.start();
     cleanups.push(() => controller.stop());
     const reconcilers = new Map<string, Reconciler>();
+    // What the deploy branch wants per site (manifests, read once per tick), and, for the pair, the results its
+    // status branch reports (its read API has values, not results).
+    const desired = new Map<string, Map<string, string>>();
+    const pairResults = new Map<string, { revisionHash: string | null; result: TableInstance["result"] }>();
+    const flowing = (site: string, running: readonly InspectInstance[]) => {
+      const want = desired.get(site);
+      const byName = new Map(running.map((i) => [i.name, i]));
+      return (
+        !!want &&
+        want.size > 0 &&
+        [...want].every(([n, h]) => {
+          const i = byName.get(n);
+          return i?.revisionHash === h && i.attributes.every((a) => a.quality === "good");
+        })
+      );
+    };
+    let pair: DemoPair | undefined;
+    if (o.pair && sites.includes(PAIR_SITE)) {
+      // The nodes read the release key from a file, as a plant's would: the same allowed_signers line.
+      const keysFile = join(tmp, "release-keys");
+      writeFileSync(keysFile, `release@demo namespaces="git" ${publicKeyLine(signingKey)}\n`);
+      pair = await DemoPair.start({
+        site: PAIR_SITE,
+        script: o.pair.script,
+        repo: url,
+        dir: tmp,
+        trustedKeysFile: keysFile,
+        env,
+        pollMs: POLL_MS,
+        failoverSeconds: PAIR_FAILOVER_S,
+        killAtS: PAIR_KILL_AT_S,
+        started,
+        flowing: (running) => flowing(PAIR_SITE, running),
+      });
+      const p = pair;
+      cleanups.push(() => p.stop());
+      say(`  ${pair.intro()}${o.dir ? `; their logs in ${join(tmp, "logs")}` : ""}`);
+    }
+    /** A site's running instances: its runtime's, or for the pair the active node's last answer. */
+    const running = (site: string): readonly TableInstance[] => {
+      if (pair && site === PAIR_SITE)
+        return (pair.answer?.instances ?? []).map((i) => {
+          const r = pairResults.get(i.name);
+          return { ...i, result: r?.revisionHash === i.revisionHash ? r.result : null };
+        });
+      return reconcilers.get(site)?.view?.instances() ?? [];
+    };
     for (const site of sites) {
+      if (pair && site === PAIR_SITE) continue;
       const r = await Reconciler.create(
         {
           site,
@@ -254,7 +314,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     });
 
     // The table, from the deploy branch's manifests (desired) and the sites' runtimes (running).
-    const desired = new Map<string, Map<string, string>>();
     /** Reads the manifests once per tick; everything else that tick works from `desired`. */
     const readDesired = () => {
       try {
@@ -265,35 +324,27 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       } catch {
         // No deploy branch yet.
       }
+      if (pair)
+        try {
+          const s = JSON.parse(git(bare, "show", `scadalink/status/${PAIR_SITE}:status.json`)) as SiteStatus;
+          pairResults.clear();
+          for (const [n, i] of Object.entries(s.instances)) if (i) pairResults.set(n, i);
+        } catch {
+          // No status reported yet.
+        }
     };
     const table = () =>
-      fleetTable(
-        sites.map((site) => ({
-          site,
-          desired: desired.get(site) ?? new Map(),
-          running: reconcilers.get(site)!.view?.instances() ?? [],
-        })),
-      );
-    const converged = (site: string) => {
-      const want = desired.get(site);
-      const running = new Map((reconcilers.get(site)!.view?.instances() ?? []).map((i) => [i.name, i]));
-      return (
-        !!want &&
-        want.size > 0 &&
-        [...want].every(([n, h]) => {
-          const i = running.get(n);
-          return i?.revisionHash === h && i.result === "pass" && i.attributes.every((a) => a.quality === "good");
-        })
-      );
-    };
+      fleetTable(sites.map((site) => ({ site, desired: desired.get(site) ?? new Map(), running: running(site) })));
+    const converged = (site: string) =>
+      flowing(site, running(site)) &&
+      running(site).every((i) => !desired.get(site)?.has(i.name) || i.result === "pass");
     // Alarm transitions as they happen: printed as lines, or (on a terminal) the last few under the table.
     const activeBefore = new Set<string>();
     const recent: string[] = [];
     const transitions = () => {
       const now = new Set<string>();
-      for (const [site, r] of reconcilers)
-        for (const i of r.view?.instances() ?? [])
-          for (const a of i.alarms) if (a.active) now.add(`${site}/${i.name} ${a.path}`);
+      for (const site of sites)
+        for (const i of running(site)) for (const a of i.alarms) if (a.active) now.add(`${site}/${i.name} ${a.path}`);
       const at = `${Math.round((Date.now() - started) / 1000)} s`;
       const lines = [
         ...[...now].filter((k) => !activeBefore.has(k)).map((k) => `alarm ${k} active (${at})`),
@@ -306,7 +357,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       recent.splice(0, Math.max(0, recent.length - RECENT));
     };
     const narrate = setInterval(() => {
-      const lines = narrator.tick((Date.now() - started) / 1000);
+      const lines = [...narrator.tick((Date.now() - started) / 1000), ...(pair?.tick() ?? [])];
       if (!o.tty) for (const l of lines) say(l);
       recent.push(...lines);
       recent.splice(0, Math.max(0, recent.length - RECENT));

@@ -1,11 +1,19 @@
+import type { InspectInstance } from "../site-reconciler/api/server.js";
 import type { InstanceView } from "../site-reconciler/runtime/view.js";
+import type { ResultState } from "../site-reconciler/types.js";
+
+/**
+ * An instance as the table shows it: a runtime's InstanceView, or a read API answer (a site run as a pair, in other
+ * processes) with the result from the site's status branch (null: none reported for this revision).
+ */
+export type TableInstance = InspectInstance & { result: ResultState | null };
 
 /** One site as the table shows it: what the deploy branch wants, and what the site runs. */
 export interface SiteRow {
   site: string;
   /** Revision per instance the deploy branch's manifest lists for the site. */
   desired: ReadonlyMap<string, string>;
-  running: readonly InstanceView[];
+  running: readonly (InstanceView | TableInstance)[];
 }
 
 const short = (hash: string | undefined) => (hash ? hash.replace(/^sha256:/, "").slice(0, 8) : "-");

@@ -6,6 +6,7 @@ import { positive } from "../options.js";
 export interface DemoCliOptions {
   duration?: string;
   dir?: string;
+  pair?: boolean;
   logLevel: string;
 }
 
@@ -31,6 +32,8 @@ export async function demoCommand(o: DemoCliOptions): Promise<number> {
       dir: o.dir ? resolve(o.dir) : undefined,
       // Only from the environment, never an argument: a password on a command line is visible to every user.
       password: process.env.SCADALINK_DEMO_PLC_PASSWORD || undefined,
+      // The pair's nodes are processes of this same built CLI.
+      pair: o.pair && process.argv[1] ? { script: process.argv[1] } : undefined,
     });
   } finally {
     process.off("SIGINT", onSignal);

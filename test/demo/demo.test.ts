@@ -89,6 +89,43 @@ describe("scadalink demo", () => {
     for (const port of used) expect(await listening(port)).toBe(false);
   }, 120_000);
 
+  it("with --pair runs res-northfield as two site processes, SIGKILLs the active and shows the standby take over", async () => {
+    const dir = join(tempDir("demo-pair"), "demo");
+    const r = await demo(["--duration", "60", "--pair", "--dir", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout;
+    expect(out).toMatch(
+      /^ {2}res-northfield runs as a pair: node a and node b on 127\.0\.0\.1:\d+ and 127\.0\.0\.1:\d+ /m,
+    );
+    const activated = /^node ([ab]) active \(epoch (\d+): [^\n]*\) \(\d+ s\); node ([ab]) standby/m;
+    const first = activated.exec(out);
+    expect(first, out).not.toBeNull();
+    const [, x, epoch, y] = first!;
+    expect(y).not.toBe(x);
+    const kill = new RegExp(`^killing node ${x} \\(the active\\) with SIGKILL \\(\\d+ s\\)$`, "m");
+    const takeover = new RegExp(`^node ${y} active \\(epoch (\\d+)\\) ([\\d.]+) s after the kill; values flowing`, "m");
+    const t = takeover.exec(out);
+    expect(t, out).not.toBeNull();
+    expect(Number(t![1])).toBeGreaterThan(Number(epoch));
+    // Within failoverSeconds (3), with a margin for a loaded machine.
+    expect(Number(t![2])).toBeLessThan(3 + 2);
+    const back = new RegExp(`^node ${x} back as standby`, "m");
+    const restarted = new RegExp(`^restarting node ${x}`, "m");
+    const order = [/runs as a pair/, activated, kill, takeover, restarted, back].map((re) => out.search(re));
+    expect(Math.min(...order), out).toBeGreaterThanOrEqual(0);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    // The pair site converged as in a demo without --pair, and the table shows it so again after the takeover.
+    expect(out).toMatch(/batch demo-wave-2: the change flows to the sites: done/);
+    expect(out).toContain("res-northfield  5/5 at the desired revision");
+    expect(out.slice(out.search(takeover))).toContain("res-northfield  5/5 at the desired revision");
+    // The nodes logged to files, not to the demo's output: both nodes' activations are there.
+    expect(out).not.toMatch(/"msg":/);
+    const logs = ["a", "b"].map((n) => readFileSync(join(dir, "logs", `res-northfield-${n}.log`), "utf8")).join("\n");
+    expect(logs.match(/"msg":"site pair: this node is active"/g)?.length).toBe(2);
+    // Both nodes are gone: their peer links (and every other port the demo used) no longer listen.
+    for (const port of ports(out)) expect(await listening(port)).toBe(false);
+  }, 150_000);
+
   it("stops cleanly on Ctrl-C", async () => {
     const t0 = Date.now();
     const r = await demo([], /first deploy: the canary batch releases ps-hilltop: done/);
