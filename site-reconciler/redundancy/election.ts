@@ -163,9 +163,14 @@ export class Election {
    */
   peerNotRunning(now: number): ElectionAction[] {
     if (this.#role !== "standby") return [];
-    this.#quietSince = Math.min(this.#quietSince, now - this.#failoverMs);
     this.#peer = undefined;
-    return this.tick(now);
+    if (this.#witness) {
+      this.#quietSince = Math.min(this.#quietSince, now - this.#failoverMs);
+      return this.tick(now);
+    }
+    const out: ElectionAction[] = [];
+    this.#activate(out, this.#seen + 1, "the peer's link refuses connections: its process is not running (no witness)");
+    return out;
   }
 
   /** An epoch seen elsewhere (a replication message, the store of a restarted node). */

@@ -343,3 +343,33 @@ describe("a pair with a witness (simulated)", () => {
     expect(s.nodes[other].role).toBe("active");
   });
 });
+
+describe("a peer whose link refuses connections (its process is not running)", () => {
+  it("without a witness: the standby takes over at once, with the highest epoch + 1 and that reason", () => {
+    const b = make({ node: "b", epoch: 2 });
+    b.peerHeartbeat(active("a", 3), 1_000);
+    expect(b.peerNotRunning(1_200)).toEqual([
+      { type: "activate", epoch: 4, reason: expect.stringContaining("refuses connections") },
+    ]);
+    expect(b.role).toBe("active");
+  });
+
+  it("with a witness: the standby asks for the lease at once, and is active only on the grant", () => {
+    const b = make({ node: "b", epoch: 2, witness: true });
+    b.peerHeartbeat(active("a", 3), 1_000);
+    const acts = b.peerNotRunning(1_200);
+    expect(types(acts)).toEqual(["ask-lease"]);
+    expect(b.role).toBe("standby");
+    // Refused while the dead active's lease runs: still standby.
+    b.witnessAnswer({ granted: false, holder: "a", epoch: 3 }, 1_300);
+    expect(b.role).toBe("standby");
+  });
+
+  it("an active ignores it", () => {
+    const a = make({ node: "a" });
+    a.tick(FAILOVER);
+    expect(a.role).toBe("active");
+    expect(a.peerNotRunning(FAILOVER + 100)).toEqual([]);
+    expect(a.role).toBe("active");
+  });
+});
