@@ -137,6 +137,40 @@ function program(run: (p: Promise<number>) => void): Command {
       run(import("./commands/status.js").then((m) => m.statusCommand(o))),
     );
 
+  cmd
+    .command("dashboard")
+    .description(
+      "serve the fleet dashboard (read-only web pages, live) from a config repo's deploy and status branches; loopback unless given a token",
+    )
+    .option("--repo <url|dir>", "config repo: a smart-HTTP URL or a local repository", ".")
+    .option("--state-dir <dir>", "where a remote repo is mirrored")
+    .addOption(new Option("--secrets-dir <dir>", "secrets by name, one file each").env("SCADALINK_SECRETS_DIR"))
+    .addOption(
+      new Option("--ui-port <port>", "the dashboard's port (0: any free one)").default("8080").env("SCADALINK_UI_PORT"),
+    )
+    .addOption(
+      new Option("--ui-host <address>", "the address it binds: loopback, or any other with --ui-token-secret")
+        .default("127.0.0.1")
+        .env("SCADALINK_UI_HOST"),
+    )
+    .addOption(
+      new Option("--ui-token-secret <name>", "a bearer token, by secret name: required off loopback").env(
+        "SCADALINK_UI_TOKEN_SECRET",
+      ),
+    )
+    .option("--ui-allowed-host <host:port...>", "Host header values to accept besides the bind address and localhost")
+    .addOption(new Option("--poll-interval <seconds>", "how often the branches are read").default("5"))
+    .addOption(
+      new Option(
+        "--heartbeat-interval <seconds>",
+        "the sites' heartbeat interval: 3 of them without a report is offline",
+      )
+        .default("60")
+        .env("SCADALINK_HEARTBEAT_INTERVAL"),
+    )
+    .addOption(new Option("--log-level <level>", "log level").default("info").env("SCADALINK_LOG_LEVEL"))
+    .action((o) => run(import("./commands/dashboard.js").then((m) => m.dashboardCommand(o))));
+
   const site = cmd
     .command("site")
     .description(

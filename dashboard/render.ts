@@ -1,0 +1,139 @@
+import type { FleetView, InstanceView, SiteView } from "./model.js";
+
+// HTML of the dashboard's pages, rendered on the server: the first paint is the whole table, with no script needed,
+// and live updates swap in the same HTML (one renderer, no second one in the browser). Every value is escaped.
+// Colour follows ISA-101 habits: grey for normal, colour only for what is abnormal.
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export const esc = (v: unknown): string => String(v ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+/** A revision hash as people compare them: the first 10 hex digits. */
+export const shortHash = (h: string | null): string => (h ? h.replace(/^sha256:/, "").slice(0, 10) : "—");
+
+const instanceHref = (site: string, name: string) =>
+  `/instances/${encodeURIComponent(site)}/${encodeURIComponent(name)}`;
+const siteHref = (site: string) => `/sites/${encodeURIComponent(site)}`;
+
+/** The page around a body: header, search box, the live-update script. */
+export function page(title: string, body: string, o: { live?: string } = {}): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · ScadaLink</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script type="module" src="/assets/app.js"></script>
+</head>
+<body${o.live ? ` data-live="${esc(o.live)}"` : ""}>
+<header>
+<nav aria-label="main"><a href="/" class="brand">ScadaLink fleet</a></nav>
+<label class="search">Filter <input id="filter" type="search" placeholder="site, instance, state… (press /)" autocomplete="off"></label>
+<span id="live" class="live" role="status" aria-live="polite">live</span>
+</header>
+<main id="main">
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+/** The fleet overview: a summary per site, then every instance of every site. */
+export function fleetBody(v: FleetView): string {
+  const deploy = `<p class="meta">deploy <code>${esc(shortHash(v.deployCommit))}</code> from main <code>${esc(
+    shortHash(v.sourceCommit),
+  )}</code> · ${v.sites.length} sites · ${v.sites.reduce((n, s) => n + s.instances.length, 0)} instances</p>`;
+  const sites = v.sites.map(siteSummary).join("\n");
+  const batches = v.batches.length
+    ? `<h2>Batches</h2>
+<table class="batches"><thead><tr><th scope="col">batch</th><th scope="col">phase</th><th scope="col">state</th><th scope="col">progress</th></tr></thead><tbody>
+${v.batches
+  .map(
+    (b) =>
+      `<tr data-filter="${esc(`${b.batch} ${b.state}`)}"><td><a href="/batches/${encodeURIComponent(b.batch)}">${esc(b.batch)}</a></td><td>${esc(b.phase)}</td><td class="${b.state === "halted" ? "alarm" : ""}">${esc(b.state)}</td><td>${b.counts.passed}/${b.counts.selected} passed${b.counts.failed ? `, <span class="alarm">${b.counts.failed} failed</span>` : ""}</td></tr>`,
+  )
+  .join("\n")}
+</tbody></table>`
+    : "";
+  const rows = v.sites.flatMap((s) => s.instances.map((i) => instanceRow(s, i))).join("\n");
+  return `<h1>Fleet</h1>
+${deploy}
+<section aria-label="sites" class="sites">
+${sites}
+</section>
+${batches}
+<h2>Instances</h2>
+<table class="fleet" id="fleet"><thead><tr>
+<th scope="col">site</th><th scope="col">instance</th><th scope="col">desired</th><th scope="col">applied</th><th scope="col">state</th><th scope="col">result</th><th scope="col">alarms</th>
+</tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+function siteSummary(s: SiteView): string {
+  const flags: string[] = [];
+  if (s.offline) flags.push(`<span class="alarm">offline</span>`);
+  if (!s.converged) flags.push(`<span class="warn">converging</span>`);
+  if (s.sync && s.sync !== "ok") flags.push(`<span class="alarm">sync ${esc(s.sync)}</span>`);
+  const down = s.connections.filter((c) => c.state !== "connected");
+  if (down.length) flags.push(`<span class="alarm">${down.length} connection${down.length > 1 ? "s" : ""} down</span>`);
+  if (s.quality?.bad) flags.push(`<span class="alarm">${s.quality.bad} bad</span>`);
+  if (s.activeAlarms) flags.push(`<span class="alarm">${s.activeAlarms} alarm${s.activeAlarms > 1 ? "s" : ""}</span>`);
+  const sf = s.storeAndForward;
+  if (sf?.parked) flags.push(`<span class="alarm">${sf.parked} parked</span>`);
+  if (sf?.queued) flags.push(`<span class="warn">${sf.queued} queued</span>`);
+  const pair = s.nodes
+    ? `<span class="pair">${s.nodes.map((n) => `${esc(n.node)} ${n.role === "active" || n.role === "standby" ? esc(n.role) : `<span class="warn">${esc(n.role)}</span>`}`).join(", ")}</span>`
+    : "";
+  return `<article class="site${s.offline ? " offline" : ""}" data-site="${esc(s.site)}" data-filter="${esc(
+    `${s.site} ${s.offline ? "offline" : "online"}`,
+  )}"><h3><a href="${siteHref(s.site)}">${esc(s.site)}</a></h3>
+<p>${s.instances.length} instances · last seen <time datetime="${esc(s.lastSeen ?? "")}">${esc(s.lastSeen ?? "never")}</time>${pair ? ` · ${pair}` : ""}</p>
+<p class="flags">${flags.length ? flags.join(" ") : `<span class="ok">normal</span>`}</p></article>`;
+}
+
+function instanceRow(s: SiteView, i: InstanceView): string {
+  const bad = i.result !== null && i.result !== "pass";
+  return `<tr data-instance="${esc(`${s.site}/${i.name}`)}" data-filter="${esc(
+    `${s.site} ${i.name} ${i.state ?? ""} ${i.result ?? ""}${i.pending ? " pending" : ""}${s.offline ? " offline" : ""}`,
+  )}"${s.offline ? ` class="offline"` : ""}>
+<td><a href="${siteHref(s.site)}">${esc(s.site)}</a></td><td><a href="${instanceHref(s.site, i.name)}">${esc(i.name)}</a></td>
+<td><code>${esc(shortHash(i.desired))}</code></td><td class="applied${i.pending ? " warn" : ""}"><code>${esc(shortHash(i.applied))}</code></td>
+<td>${esc(i.state ?? "—")}</td><td class="${bad ? "alarm" : ""}">${esc(i.result ?? "—")}</td><td class="${i.activeAlarms ? "alarm" : ""}">${i.activeAlarms || ""}</td></tr>`;
+}
+
+/** One site: its health, its pair, its instances. */
+export function siteBody(v: FleetView, site: string): string | undefined {
+  const s = v.sites.find((x) => x.site === site);
+  if (!s) return undefined;
+  const conn = s.connections.length
+    ? `<ul>${s.connections.map((c) => `<li>${esc(c.name)}: <span class="${c.state === "connected" ? "" : "alarm"}">${esc(c.state)}</span></li>`).join("")}</ul>`
+    : "<p>no data connections reported</p>";
+  const nodes = s.nodes
+    ? `<h2>Pair</h2><table><thead><tr><th scope="col">node</th><th scope="col">role</th><th scope="col">epoch</th><th scope="col">last heartbeat</th><th scope="col">replication lag</th></tr></thead><tbody>${s.nodes
+        .map(
+          (n) =>
+            `<tr><td>${esc(n.node)}</td><td class="${n.role === "unknown" || n.role === "stepping-down" ? "warn" : ""}">${esc(n.role)}</td><td>${n.epoch}</td><td>${esc(n.lastHeartbeat ?? "—")}</td><td>${n.replicationLagMs === null ? "—" : `${n.replicationLagMs} ms`}</td></tr>`,
+        )
+        .join("")}</tbody></table>`
+    : "";
+  const sf = s.storeAndForward;
+  const backlog = sf
+    ? `<h2>Store-and-forward</h2><p><span class="${sf.queued ? "warn" : ""}">${sf.queued} queued</span>${sf.oldestQueuedAt ? ` (oldest ${esc(sf.oldestQueuedAt)})` : ""}, <span class="${sf.parked ? "alarm" : ""}">${sf.parked} parked</span>${sf.held ? `, <span class="warn">${sf.held} held</span>` : ""}</p>`
+    : "";
+  return `<p><a href="/">Fleet</a> › ${esc(s.site)}</p>
+<h1>${esc(s.site)}${s.offline ? ` <span class="alarm">offline</span>` : ""}</h1>
+<p class="meta">last seen <time datetime="${esc(s.lastSeen ?? "")}">${esc(s.lastSeen ?? "never")}</time> · applied deploy <code>${esc(shortHash(s.appliedDeployCommit))}</code> · sync ${esc(s.sync ?? "—")}</p>
+<h2>Connections</h2>${conn}
+${nodes}
+${backlog}
+<h2>Instances</h2>
+<table class="fleet"><thead><tr><th scope="col">site</th><th scope="col">instance</th><th scope="col">desired</th><th scope="col">applied</th><th scope="col">state</th><th scope="col">result</th><th scope="col">alarms</th></tr></thead><tbody>
+${s.instances.map((i) => instanceRow(s, i)).join("\n")}
+</tbody></table>`;
+}
+
+export function notFoundBody(what: string): string {
+  return `<p><a href="/">Fleet</a></p><h1>Not found</h1><p>${esc(what)}</p>`;
+}
