@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import { type FleetInputs, fleetView, OFFLINE_AFTER_HEARTBEATS } from "../../dashboard/model.js";
+import { esc, fleetBody, siteBody } from "../../dashboard/render.js";
+import type { SiteManifest, SiteStatus } from "../../schemas/types.js";
+
+const H = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+const NOW = Date.parse("2026-12-07T12:00:00Z");
+const HEARTBEAT = 60_000;
+
+function manifest(site: string, instances: Record<string, string | null>): SiteManifest {
+  return { site, siteRevisionHash: H(9), instances } as unknown as SiteManifest;
+}
+
+function status(
+  site: string,
+  ageMs: number,
+  instances: SiteStatus["instances"],
+  extra: Partial<SiteStatus> = {},
+): SiteStatus {
+  return {
+    apiVersion: "scadalink/v1",
+    kind: "SiteStatus",
+    site,
+    sequence: 1,
+    reportedAt: new Date(NOW - ageMs).toISOString(),
+    deployCommit: "d".repeat(40),
+    siteRevisionHash: H(9),
+    instances,
+    health: {
+      lastPoll: null,
+      connections: [],
+      tags: { resolved: 0, unresolved: 0, bad: 0 },
+      sync: { state: "ok", message: null, deployHead: null },
+    },
+    ...extra,
+  } as SiteStatus;
+}
+
+function inputs(over: Partial<FleetInputs> = {}): FleetInputs {
+  return {
+    deployCommit: "d".repeat(40),
+    sourceCommit: "s".repeat(40),
+    manifests: new Map([
+      ["north", manifest("north", { P1: H(1), P2: H(2) })],
+      ["south", manifest("south", { T1: H(3) })],
+    ]),
+    statuses: new Map([
+      [
+        "north",
+        status("north", 10_000, {
+          P1: { revisionHash: H(1), state: "enabled", result: "pass", message: null },
+          P2: {
+            revisionHash: H(1),
+            state: "enabled",
+            result: "runtime-error",
+            message: "old",
+            activeAlarms: [{ path: "OverSpeed", since: null, priority: 700 }],
+          },
+        }),
+      ],
+    ]),
+    batches: new Map(),
+    now: NOW,
+    heartbeatMs: HEARTBEAT,
+    ...over,
+  };
+}
+
+describe("the fleet view", () => {
+  it("lists every site and instance of the manifests and the reports, desired against applied", () => {
+    const v = fleetView(inputs());
+    expect(v.sites.map((s) => s.site)).toEqual(["north", "south"]);
+    const north = v.sites[0]!;
+    expect(north.instances.map((i) => [i.name, i.pending, i.activeAlarms])).toEqual([
+      ["P1", false, 0],
+      ["P2", true, 1],
+    ]);
+    expect(north.converged).toBe(false);
+    expect(north.activeAlarms).toBe(1);
+    expect(v.sites[1]!.instances).toEqual([
+      expect.objectContaining({ name: "T1", desired: H(3), applied: null, pending: true }),
+    ]);
+  });
+
+  it(`marks a site offline after ${OFFLINE_AFTER_HEARTBEATS} heartbeat intervals without a report, or with none ever`, () => {
+    const at = (ageMs: number) =>
+      fleetView(inputs({ statuses: new Map([["north", status("north", ageMs, {})]]) })).sites[0]!.offline;
+    expect(at(OFFLINE_AFTER_HEARTBEATS * HEARTBEAT)).toBe(false);
+    expect(at(OFFLINE_AFTER_HEARTBEATS * HEARTBEAT + 1)).toBe(true);
+    expect(at(1_000)).toBe(false);
+    expect(fleetView(inputs()).sites[1]!.offline).toBe(true); // south never reported
+  });
+
+  it("sums a site's store-and-forward backlog and passes its pair's nodes through", () => {
+    const s = status("north", 1_000, {}, {
+      health: {
+        lastPoll: null,
+        connections: [],
+        tags: { resolved: 0, unresolved: 0, bad: 0 },
+        sync: { state: "ok", message: null, deployHead: null },
+        storeAndForward: {
+          "externalSystem/Mes": {
+            queued: 4,
+            parked: 1,
+            oldestQueuedAt: "2026-12-07T11:00:00.000Z",
+            bytes: 10,
+            configured: true,
+          },
+          "notificationList/Ops": {
+            queued: 2,
+            parked: 0,
+            oldestQueuedAt: "2026-12-07T10:00:00.000Z",
+            bytes: 5,
+            configured: false,
+          },
+        },
+      },
+      nodes: [
+        { node: "a", role: "active", epoch: 3, lastHeartbeat: null, replicationLagMs: 4, replicationBacklog: 0 },
+        { node: "b", role: "standby", epoch: 3, lastHeartbeat: null, replicationLagMs: null, replicationBacklog: null },
+      ],
+    } as Partial<SiteStatus>);
+    const north = fleetView(inputs({ statuses: new Map([["north", s]]) })).sites[0]!;
+    expect(north.storeAndForward).toEqual({
+      queued: 6,
+      parked: 1,
+      oldestQueuedAt: "2026-12-07T10:00:00.000Z",
+      held: 1,
+    });
+    expect(north.nodes?.map((n) => `${n.node}:${n.role}`)).toEqual(["a:active", "b:standby"]);
+    expect(siteBody(fleetView(inputs({ statuses: new Map([["north", s]]) })), "north")).toContain(
+      '<td>a</td><td class="">active</td><td>3</td>',
+    );
+  });
+});
+
+describe("the rendered pages", () => {
+  it("escape everything the branches hold: a hostile instance name or message is text, never markup", () => {
+    const evil = `<img src=x onerror="alert(1)">`;
+    const v = fleetView(
+      inputs({
+        manifests: new Map([["north", manifest("north", { [evil]: H(1) })]]),
+        statuses: new Map([
+          [
+            "north",
+            status("north", 1_000, { [evil]: { revisionHash: H(1), state: "enabled", result: "pass", message: evil } }),
+          ],
+        ]),
+      }),
+    );
+    const html = fleetBody(v) + siteBody(v, "north");
+    expect(html).not.toContain("<img");
+    expect(html).toContain(esc(evil));
+  });
+
+  it("colour only the abnormal: a normal site shows the word normal and no alarm class", () => {
+    const v = fleetView(
+      inputs({
+        manifests: new Map([["north", manifest("north", { P1: H(1) })]]),
+        statuses: new Map([
+          [
+            "north",
+            status("north", 1_000, { P1: { revisionHash: H(1), state: "enabled", result: "pass", message: null } }),
+          ],
+        ]),
+      }),
+    );
+    const html = fleetBody(v);
+    expect(html).toContain(`<span class="ok">normal</span>`);
+    expect(html).not.toMatch(/class="[^"]*alarm/);
+  });
+});
