@@ -513,6 +513,33 @@ function program(run: (p: Promise<number>) => void): Command {
       ),
     )
     .addOption(
+      new Option(
+        "--ui-port <port>",
+        "serve the fleet dashboard on this port too (0: any free one; off by default)",
+      ).env("SCADALINK_UI_PORT"),
+    )
+    .addOption(
+      new Option("--ui-host <address>", "the dashboard's bind address: loopback, or any other with --ui-token-secret")
+        .default("127.0.0.1")
+        .env("SCADALINK_UI_HOST"),
+    )
+    .addOption(
+      new Option("--ui-token-secret <name>", "the dashboard's bearer token, by secret name").env(
+        "SCADALINK_UI_TOKEN_SECRET",
+      ),
+    )
+    .option("--ui-allowed-host <host:port...>", "Host header values the dashboard accepts besides its bind address")
+    .addOption(
+      new Option("--secrets-dir <dir>", "secrets by name, one file each (the dashboard's token)").env(
+        "SCADALINK_SECRETS_DIR",
+      ),
+    )
+    .addOption(
+      new Option("--heartbeat-interval <seconds>", "the sites' heartbeat interval, for the dashboard's offline marks")
+        .default("60")
+        .env("SCADALINK_HEARTBEAT_INTERVAL"),
+    )
+    .addOption(
       new Option("--log-level <level>", "log level (JSON logs on stdout)").default("info").env("SCADALINK_LOG_LEVEL"),
     )
     .addHelpText(

@@ -3,10 +3,13 @@ import pino from "pino";
 import { Controller, type ControllerConfig } from "../../controller/controller.js";
 import { redactUrl } from "../../controller/git/repo.js";
 import { parseRepoName } from "../../controller/github/reporter.js";
+import { type Dashboard, isLoopback, startDashboard } from "../../dashboard/server.js";
+import { readFleet } from "../../dashboard/source.js";
 import { signingKeyFile } from "../keys.js";
 import { positive } from "../options.js";
 import { defaultStateDir } from "../repo-access.js";
 import { stopOnSignal } from "../signals.js";
+import { uiToken } from "./dashboard.js";
 import { UsageError } from "./validate.js";
 
 export interface ControllerOptions {
@@ -21,6 +24,13 @@ export interface ControllerOptions {
   watch?: boolean;
   signingKey?: string;
   logLevel: string;
+  /** The fleet dashboard served by the controller too (SPEC 11). */
+  uiPort?: string;
+  uiHost: string;
+  uiTokenSecret?: string;
+  uiAllowedHost?: string[];
+  secretsDir?: string;
+  heartbeatInterval: string;
 }
 
 /** `scadalink controller`: runs the controller until SIGINT/SIGTERM (or one pass with --once). */
@@ -54,11 +64,46 @@ export async function controllerCommand(o: ControllerOptions, env: NodeJS.Proces
     );
     return r.processed.some((p) => p.commit === r.head && p.errors > 0) ? 1 : 0;
   }
+  const ui = o.uiPort === undefined ? undefined : uiOptions(o, env);
   await controller.start();
+  let dashboard: Dashboard | undefined;
+  if (ui) {
+    try {
+      dashboard = await startDashboard({
+        read: (now) => readFleet(controller.repo, { heartbeatMs: ui.heartbeatMs, now }),
+        port: ui.port,
+        host: o.uiHost,
+        token: ui.token,
+        allowedHosts: o.uiAllowedHost,
+        log: log.child({ component: "dashboard" }),
+      });
+    } catch (e) {
+      await controller.stop();
+      throw new UsageError(`--ui-port ${o.uiPort}: ${(e as Error).message}`);
+    }
+  }
   log.info(
-    { repo: redactUrl(o.repo), pollSeconds: config.pollIntervalMs / 1000, port: controller.address?.port },
+    {
+      repo: redactUrl(o.repo),
+      pollSeconds: config.pollIntervalMs / 1000,
+      port: controller.address?.port,
+      ...(dashboard ? { dashboard: dashboard.url } : {}),
+    },
     "controller started",
   );
-  await stopOnSignal(log, "pass", () => controller.stop());
+  await stopOnSignal(log, "pass", async () => {
+    await dashboard?.stop();
+    await controller.stop();
+  });
   return 0;
+}
+
+function uiOptions(o: ControllerOptions, env: NodeJS.ProcessEnv) {
+  const port = Number(o.uiPort);
+  if (o.uiPort!.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--ui-port ${o.uiPort}: a port (0-65535)`);
+  const token = uiToken(o, env);
+  if (!isLoopback(o.uiHost) && token === undefined)
+    throw new UsageError(`--ui-host ${o.uiHost} is not loopback: give --ui-token-secret NAME`);
+  return { port, token, heartbeatMs: positive(o.heartbeatInterval, "--heartbeat-interval") * 1000 };
 }
