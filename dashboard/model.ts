@@ -1,4 +1,4 @@
-import type { BatchStatus, PairNodeStatus, SiteManifest, SiteStatus } from "../schemas/types.js";
+import type { BatchStatus, ExecutionRecord, PairNodeStatus, SiteManifest, SiteStatus } from "../schemas/types.js";
 
 // The fleet as the dashboard shows it (SPEC 11), computed from what the deploy and status branches hold. Pure: the
 // branches are read elsewhere (source.ts); the same inputs always give the same view.
@@ -9,6 +9,8 @@ export interface FleetInputs {
   manifests: ReadonlyMap<string, SiteManifest>;
   statuses: ReadonlyMap<string, SiteStatus | undefined>;
   batches: ReadonlyMap<string, BatchStatus>;
+  /** Execution records the sites wrote on their status branches: site → batch → instance → record. */
+  records?: ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, ExecutionRecord>>>;
   /** Now, ms since 1970. */
   now: number;
   /** The sites' heartbeat interval: a site that has not reported for 3 of them is offline. */
@@ -52,12 +54,27 @@ export interface SiteView {
   instances: InstanceView[];
 }
 
+export interface BatchInstanceView {
+  /** site/instance */
+  id: string;
+  revisionHash: string | null;
+  result: string | null;
+  message: string | null;
+  /** The site's execution record, when it wrote one. */
+  recordedAt: string | null;
+  evidence: string[];
+}
+
 export interface BatchView {
   batch: string;
   phase: string;
   state: string;
   reason: string | null;
+  releasedAt: string | null;
+  deadline: string | null;
+  maxFailed: number;
   counts: BatchStatus["counts"];
+  instances: BatchInstanceView[];
 }
 
 export interface FleetView {
@@ -75,9 +92,37 @@ export function fleetView(i: FleetInputs): FleetView {
   const names = [...new Set([...i.manifests.keys(), ...i.statuses.keys()])].sort();
   const sites = names.map((site) => siteView(site, i.manifests.get(site), i.statuses.get(site), i));
   const batches = [...i.batches.values()]
-    .map((b) => ({ batch: b.batch, phase: b.phase, state: b.state, reason: b.reason ?? null, counts: b.counts }))
+    .map((b) => batchView(b, i))
     .sort((a, b) => (a.batch < b.batch ? -1 : a.batch > b.batch ? 1 : 0));
   return { deployCommit: i.deployCommit, sourceCommit: i.sourceCommit, heartbeatMs: i.heartbeatMs, sites, batches };
+}
+
+function batchView(b: BatchStatus, i: FleetInputs): BatchView {
+  const instances = Object.entries(b.instances)
+    .map(([id, x]): BatchInstanceView => {
+      const [site = "", name = ""] = [id.slice(0, id.indexOf("/")), id.slice(id.indexOf("/") + 1)];
+      const record = i.records?.get(site)?.get(b.batch)?.get(name);
+      return {
+        id,
+        revisionHash: x?.revisionHash ?? null,
+        result: x?.result ?? null,
+        message: x?.message ?? null,
+        recordedAt: record?.recordedAt ?? null,
+        evidence: record?.evidence.map((e) => e.item) ?? [],
+      };
+    })
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  return {
+    batch: b.batch,
+    phase: b.phase,
+    state: b.state,
+    reason: b.reason ?? null,
+    releasedAt: b.releasedAt ?? null,
+    deadline: b.deadline ?? null,
+    maxFailed: b.maxFailed,
+    counts: b.counts,
+    instances,
+  };
 }
 
 function siteView(

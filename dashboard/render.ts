@@ -1,4 +1,4 @@
-import type { FleetView, InstanceView, SiteView } from "./model.js";
+import type { BatchView, FleetView, InstanceView, SiteView } from "./model.js";
 
 // HTML of the dashboard's pages, rendered on the server: the first paint is the whole table, with no script needed,
 // and live updates swap in the same HTML (one renderer, no second one in the browser). Every value is escaped.
@@ -133,6 +133,30 @@ ${backlog}
 ${s.instances.map((i) => instanceRow(s, i)).join("\n")}
 </tbody></table>`;
 }
+
+/** One batch: its state, its progress, and every instance it selected with its result and record. */
+export function batchBody(v: FleetView, name: string): string | undefined {
+  const b = v.batches.find((x) => x.batch === name);
+  if (!b) return undefined;
+  const done = b.counts.passed + b.counts.failed;
+  const rows = b.instances
+    .map((i) => {
+      const [site, inst] = [i.id.slice(0, i.id.indexOf("/")), i.id.slice(i.id.indexOf("/") + 1)];
+      const bad = i.result !== null && i.result !== "pass";
+      return `<tr data-filter="${esc(`${i.id} ${i.result ?? "pending"}`)}"><td><a href="${instanceHref(site, inst)}">${esc(i.id)}</a></td><td><code>${esc(shortHash(i.revisionHash))}</code></td><td class="${bad ? "alarm" : i.result === null ? "warn" : ""}">${esc(i.result ?? "pending")}</td><td>${esc(i.message ?? "")}</td><td>${i.recordedAt ? `<time datetime="${esc(i.recordedAt)}">${esc(i.recordedAt)}</time>` : "—"}</td><td>${esc(i.evidence.join(", "))}</td></tr>`;
+    })
+    .join("\n");
+  return `<p><a href="/">Fleet</a> › batch ${esc(b.batch)}</p>
+<h1>Batch ${esc(b.batch)} <span class="${stateClass(b)}">${esc(b.state)}</span></h1>
+<p class="meta">phase ${esc(b.phase)} · released ${esc(b.releasedAt ?? "not yet")}${b.deadline ? ` · deadline ${esc(b.deadline)}` : ""} · at most ${b.maxFailed} may fail${b.reason ? ` · ${esc(b.reason)}` : ""}</p>
+<p><label for="progress">progress</label> <progress id="progress" max="${b.counts.selected}" value="${done}">${done}/${b.counts.selected}</progress>
+${b.counts.passed} passed, <span class="${b.counts.failed ? "alarm" : ""}">${b.counts.failed} failed</span>, ${b.counts.pending} pending of ${b.counts.selected}</p>
+<table class="batch"><thead><tr><th scope="col">instance</th><th scope="col">revision</th><th scope="col">result</th><th scope="col">message</th><th scope="col">recorded</th><th scope="col">evidence</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+const stateClass = (b: BatchView) => (b.state === "halted" ? "alarm" : b.state === "complete" ? "" : "warn");
 
 export function notFoundBody(what: string): string {
   return `<p><a href="/">Fleet</a></p><h1>Not found</h1><p>${esc(what)}</p>`;

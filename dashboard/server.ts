@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { packageRoot } from "../controller/package-root.js";
 import { type FleetView, fleetView } from "./model.js";
-import { fleetBody, notFoundBody, page, siteBody } from "./render.js";
+import { batchBody, fleetBody, notFoundBody, page, siteBody } from "./render.js";
 import type { readFleet } from "./source.js";
 
 export interface DashboardOptions {
@@ -77,6 +77,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     if (path === "/") return fleetBody(v);
     const site = /^\/sites\/([^/]+)$/.exec(path);
     if (site) return siteBody(v, decodeURIComponent(site[1]!));
+    const batch = /^\/batches\/([^/]+)$/.exec(path);
+    if (batch) return batchBody(v, decodeURIComponent(batch[1]!));
     return undefined;
   };
 

@@ -3,7 +3,7 @@ import { StatusReader } from "../controller/deploy/records.js";
 import { readDeployState } from "../controller/deploy/state.js";
 import type { Repo } from "../controller/git/repo.js";
 import { GitSource } from "../controller/sources/git-tree.js";
-import type { SiteStatus } from "../schemas/types.js";
+import type { ExecutionRecord, SiteStatus } from "../schemas/types.js";
 import type { FleetInputs } from "./model.js";
 
 /** The branch heads a view was read from: when none moved, the view's inputs are the same. */
@@ -37,7 +37,11 @@ export async function readFleet(
   const state = await readDeployState(repo, deploy ?? undefined);
   const reports = await new StatusReader(repo).read(prefix);
   const statuses = new Map<string, SiteStatus | undefined>();
-  for (const [site, r] of reports) statuses.set(site, r.status);
+  const records = new Map<string, Map<string, Map<string, ExecutionRecord>>>();
+  for (const [site, r] of reports) {
+    statuses.set(site, r.status);
+    records.set(site, r.records);
+  }
   return {
     inputs: {
       deployCommit: state.head ?? null,
@@ -45,6 +49,7 @@ export async function readFleet(
       manifests: state.manifests,
       statuses,
       batches: state.statuses,
+      records,
       now: o.now ?? Date.now(),
       heartbeatMs: o.heartbeatMs,
     },

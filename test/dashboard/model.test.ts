@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type FleetInputs, fleetView, OFFLINE_AFTER_HEARTBEATS } from "../../dashboard/model.js";
-import { esc, fleetBody, siteBody } from "../../dashboard/render.js";
-import type { SiteManifest, SiteStatus } from "../../schemas/types.js";
+import { batchBody, esc, fleetBody, siteBody } from "../../dashboard/render.js";
+import type { BatchStatus, ExecutionRecord, SiteManifest, SiteStatus } from "../../schemas/types.js";
 
 const H = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const NOW = Date.parse("2026-12-07T12:00:00Z");
@@ -168,5 +168,55 @@ describe("the rendered pages", () => {
     const html = fleetBody(v);
     expect(html).toContain(`<span class="ok">normal</span>`);
     expect(html).not.toMatch(/class="[^"]*alarm/);
+  });
+});
+
+describe("the batch page", () => {
+  it("shows the batch's progress and each selected instance with its result and the site's record", () => {
+    const batch: BatchStatus = {
+      apiVersion: "scadalink/v1",
+      kind: "BatchStatus",
+      batch: "wave-2",
+      phase: "execute",
+      state: "in-progress",
+      reason: null,
+      releasedAt: "2026-12-07T11:00:00.000Z",
+      deadline: "2026-12-07T13:00:00.000Z",
+      maxFailed: 0,
+      counts: { selected: 3, passed: 1, failed: 1, pending: 1 },
+      instances: {
+        "north/P1": { revisionHash: H(1), result: "pass", message: null },
+        "north/P2": { revisionHash: H(2), result: "runtime-error", message: "script threw" },
+        "south/T1": { revisionHash: H(3), result: null, message: null },
+      },
+    };
+    const record = {
+      batch: "wave-2",
+      site: "north",
+      instance: "P1",
+      revisionHash: H(1),
+      result: "pass",
+      recordedAt: "2026-12-07T11:05:00.000Z",
+      evidence: [{ item: "values-snapshot", path: "evidence/x.json" }],
+    } as unknown as ExecutionRecord;
+    const v = fleetView(
+      inputs({
+        batches: new Map([["wave-2", batch]]),
+        records: new Map([["north", new Map([["wave-2", new Map([["P1", record]])]])]]),
+      }),
+    );
+    expect(v.batches[0]!.instances.map((i) => [i.id, i.result, i.recordedAt])).toEqual([
+      ["north/P1", "pass", "2026-12-07T11:05:00.000Z"],
+      ["north/P2", "runtime-error", null],
+      ["south/T1", null, null],
+    ]);
+    const html = batchBody(v, "wave-2")!;
+    expect(html).toContain('<progress id="progress" max="3" value="2">');
+    expect(html).toContain("1 passed, ");
+    expect(html).toMatch(/<td class="alarm">runtime-error<\/td><td>script threw<\/td>/);
+    expect(html).toMatch(/<td class="warn">pending<\/td>/);
+    expect(html).toContain("values-snapshot");
+    expect(batchBody(v, "nope")).toBeUndefined();
+    expect(fleetBody(v)).toContain('href="/batches/wave-2"');
   });
 });
