@@ -1,3 +1,4 @@
+import type { InstanceDetail } from "./instance.js";
 import type { BatchView, FleetView, InstanceView, SiteView } from "./model.js";
 
 // HTML of the dashboard's pages, rendered on the server: the first paint is the whole table, with no script needed,
@@ -157,6 +158,80 @@ ${rows}
 }
 
 const stateClass = (b: BatchView) => (b.state === "halted" ? "alarm" : b.state === "complete" ? "" : "warn");
+
+const show = (v: unknown): string => {
+  const text = typeof v === "string" ? v : JSON.stringify(v);
+  return text === undefined ? "—" : text.length > 120 ? `${text.slice(0, 119)}…` : text;
+};
+
+/** One instance: its revisions, the member-level diff between two of them, its package with provenance, records. */
+export function instanceBody(d: InstanceDetail): string {
+  const base = instanceHref(d.site, d.name);
+  const revs = d.revisions
+    .map((r) => {
+      const current = r === d.to ? ` aria-current="true"` : "";
+      const compare =
+        d.to && r !== d.to
+          ? ` · <a href="${base}?from=${esc(r.deployCommit)}&amp;to=${esc(d.to.deployCommit)}">compare with shown</a>`
+          : "";
+      return `<li${current}><a href="${base}?to=${esc(r.deployCommit)}"><code>${esc(shortHash(r.revisionHash))}</code></a> released <time datetime="${esc(r.at)}">${esc(r.at)}</time> in deploy <code>${esc(r.deployCommit.slice(0, 10))}</code>${compare}</li>`;
+    })
+    .join("\n");
+  const diff = !d.from
+    ? "<p>the first revision released: nothing to compare with</p>"
+    : d.changes.length === 0
+      ? "<p>no member differs</p>"
+      : `<table class="diff"><thead><tr><th scope="col">what</th><th scope="col">change</th><th scope="col">before</th><th scope="col">after</th></tr></thead><tbody>${d.changes
+          .map(
+            (c) =>
+              `<tr data-filter="${esc(c.what)}"><td><code>${esc(c.what)}</code></td><td>${esc(c.kind)}${c.lines ? ` (+${c.lines.added} −${c.lines.removed} lines)` : ""}</td><td>${c.kind === "added" ? "" : `<code>${esc(show(c.before))}</code>`}</td><td>${c.kind === "removed" ? "" : `<code>${esc(show(c.after))}</code>`}</td></tr>`,
+          )
+          .join("")}</tbody></table>`;
+  const prov = d.provenance
+    ? d.provenance
+        .map(
+          (s) =>
+            `<h3>${esc(s.title)}</h3><table class="provenance"><thead><tr><th scope="col">field</th><th scope="col">value</th><th scope="col">from</th><th scope="col">layer</th></tr></thead><tbody>${s.rows
+              .map(
+                (r) =>
+                  `<tr data-filter="${esc(`${s.title} ${r.field}`)}"><td>${esc(r.field)}</td><td><code>${esc(show(r.value))}</code></td><td><code>${esc(r.where)}</code></td><td>${esc(r.layer)}</td></tr>`,
+              )
+              .join("")}</tbody></table>`,
+        )
+        .join("\n")
+    : d.pkg
+      ? `<p>main no longer compiles to this revision: its members are shown without where each field came from.</p>${memberList(d.pkg)}`
+      : "";
+  const records = d.records.length
+    ? `<table><thead><tr><th scope="col">batch</th><th scope="col">result</th><th scope="col">message</th><th scope="col">recorded</th><th scope="col">evidence</th></tr></thead><tbody>${d.records
+        .map(
+          (r) =>
+            `<tr><td><a href="/batches/${encodeURIComponent(r.batch)}">${esc(r.batch)}</a></td><td class="${r.result === "pass" ? "" : "alarm"}">${esc(r.result)}</td><td>${esc(r.message ?? "")}</td><td>${esc(r.recordedAt)}</td><td>${esc(r.evidence.join(", "))}</td></tr>`,
+        )
+        .join("")}</tbody></table>`
+    : "<p>no execution record</p>";
+  return `<p><a href="/">Fleet</a> › <a href="${siteHref(d.site)}">${esc(d.site)}</a> › ${esc(d.name)}</p>
+<h1>${esc(d.site)}/${esc(d.name)}</h1>
+<p class="meta">shown <code>${esc(shortHash(d.to?.revisionHash ?? null))}</code>${d.from ? `, compared with <code>${esc(shortHash(d.from.revisionHash))}</code>` : ""}${d.pkg ? ` · template ${esc(d.pkg.templateChain.join(" ← "))} · ${esc(d.pkg.instance.state)}` : ""}</p>
+<h2>Changes</h2>
+${diff}
+<h2>Revisions</h2>
+<ol class="revisions">${revs}</ol>
+<h2>Package</h2>
+${d.provenanceFrom ? `<p class="meta">where each value came from, as main <code>${esc(d.provenanceFrom.slice(0, 10))}</code> writes it</p>` : ""}
+${prov}
+<h2>Execution records</h2>
+${records}`;
+}
+
+function memberList(p: InstanceDetail["pkg"] & object): string {
+  const rows = [
+    ...p.attributes.map((m) => ["attribute", m.path]),
+    ...p.alarms.map((m) => ["alarm", m.path]),
+    ...p.scripts.map((m) => ["script", m.path]),
+  ];
+  return `<ul>${rows.map(([k, path]) => `<li>${esc(k)} <code>${esc(path)}</code></li>`).join("")}</ul>`;
+}
 
 export function notFoundBody(what: string): string {
   return `<p><a href="/">Fleet</a></p><h1>Not found</h1><p>${esc(what)}</p>`;

@@ -5,8 +5,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { packageRoot } from "../controller/package-root.js";
+import type { InstancePages } from "./instance.js";
 import { type FleetView, fleetView } from "./model.js";
-import { batchBody, fleetBody, notFoundBody, page, siteBody } from "./render.js";
+import { batchBody, fleetBody, instanceBody, notFoundBody, page, siteBody } from "./render.js";
 import type { readFleet } from "./source.js";
 
 export interface DashboardOptions {
@@ -15,6 +16,8 @@ export interface DashboardOptions {
   port: number;
   /** Default 127.0.0.1. Any address that is not loopback needs a token. */
   host?: string;
+  /** Instance pages (package, provenance, diff, records); without it /instances/… is not served. */
+  instances?: InstancePages;
   /** The bearer token's value (read by its secret's name); required off loopback. */
   token?: string;
   /** Host header values accepted besides the bind address and localhost (the name people type: scada.plant.local:8080). */
@@ -168,6 +171,30 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     if (path === "/healthz") return send(res, view ? 200 : 503, "text/plain", view ? "ok\n" : "not read yet\n");
     if (!view)
       return send(res, 503, "text/html; charset=utf-8", page("Starting", notFoundBody("the branches are being read")));
+    const inst = /^\/instances\/([^/]+)\/([^/]+)$/.exec(path);
+    if (inst && o.instances) {
+      const [site, name] = [decodeURIComponent(inst[1]!), decodeURIComponent(inst[2]!)];
+      const range = { from: url.searchParams.get("from") ?? undefined, to: url.searchParams.get("to") ?? undefined };
+      void o.instances.detail(site, name, range).then(
+        (d) =>
+          d
+            ? send(res, 200, "text/html; charset=utf-8", page(`${site}/${name}`, instanceBody(d)))
+            : send(
+                res,
+                404,
+                "text/html; charset=utf-8",
+                page("Not found", notFoundBody(`no instance ${site}/${name} on the deploy branch`)),
+              ),
+        (e) => {
+          o.log.warn(
+            { err: e instanceof Error ? e.message : String(e), site, name },
+            "dashboard: instance page failed",
+          );
+          send(res, 500, "text/html; charset=utf-8", page("Error", notFoundBody("the instance could not be read")));
+        },
+      );
+      return;
+    }
     const body = bodyFor(path, view);
     if (body === undefined) return send(res, 404, "text/html; charset=utf-8", page("Not found", notFoundBody(path)));
     return send(res, 200, "text/html; charset=utf-8", page(titleOf(path), body, { live: path }));

@@ -3,6 +3,7 @@ import pino from "pino";
 import { Controller, type ControllerConfig } from "../../controller/controller.js";
 import { redactUrl } from "../../controller/git/repo.js";
 import { parseRepoName } from "../../controller/github/reporter.js";
+import { InstancePages } from "../../dashboard/instance.js";
 import { type Dashboard, isLoopback, startDashboard } from "../../dashboard/server.js";
 import { readFleet } from "../../dashboard/source.js";
 import { signingKeyFile } from "../keys.js";
@@ -71,6 +72,7 @@ export async function controllerCommand(o: ControllerOptions, env: NodeJS.Proces
     try {
       dashboard = await startDashboard({
         read: (now) => readFleet(controller.repo, { heartbeatMs: ui.heartbeatMs, now }),
+        instances: new InstancePages(controller.repo),
         port: ui.port,
         host: o.uiHost,
         token: ui.token,

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import pino from "pino";
+import { InstancePages } from "../../dashboard/instance.js";
 import { DashboardAuthError, isLoopback, startDashboard } from "../../dashboard/server.js";
 import { readFleet } from "../../dashboard/source.js";
 import { secretLookup } from "../../site-reconciler/secrets.js";
@@ -42,6 +43,7 @@ export async function dashboardCommand(o: DashboardOptions, env: NodeJS.ProcessE
   try {
     dashboard = await startDashboard({
       read: (now) => readFleet(repo, { heartbeatMs, now }),
+      instances: new InstancePages(repo),
       port,
       host: o.uiHost,
       token,
