@@ -153,5 +153,9 @@ export class InstancePages {
 /** Keeps the first (newest) entry of each revision hash: a revision released, replaced and released again shows once. */
 function dedupe(rs: Revision[]): Revision[] {
   const seen = new Set<string>();
-  return rs.filter((r) => !seen.has(r.revisionHash) && (seen.add(r.revisionHash), true));
+  return rs.filter((r) => {
+    if (seen.has(r.revisionHash)) return false;
+    seen.add(r.revisionHash);
+    return true;
+  });
 }
