@@ -1,4 +1,11 @@
-import type { BatchStatus, ExecutionRecord, PairNodeStatus, SiteManifest, SiteStatus } from "../schemas/types.js";
+import type {
+  BatchStatus,
+  ExecutionRecord,
+  PairNodeStatus,
+  ParkedReport,
+  SiteManifest,
+  SiteStatus,
+} from "../schemas/types.js";
 
 // The fleet as the dashboard shows it (SPEC 11), computed from what the deploy and status branches hold. Pure: the
 // branches are read elsewhere (source.ts); the same inputs always give the same view.
@@ -51,6 +58,8 @@ export interface SiteView {
   activeAlarms: number;
   storeAndForward: BacklogView | null;
   nodes: PairNodeStatus[] | null;
+  /** Parked store-and-forward messages as the site reported them (the newest 100), null: none reported. */
+  parked: ParkedReport | null;
   instances: InstanceView[];
 }
 
@@ -162,6 +171,7 @@ function siteView(
     activeAlarms: instances.reduce((n, x) => n + x.activeAlarms, 0),
     storeAndForward: siteBacklog(status),
     nodes: status?.nodes ?? null,
+    parked: status?.parked ?? null,
     instances,
   };
 }

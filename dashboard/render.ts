@@ -123,12 +123,22 @@ export function siteBody(v: FleetView, site: string): string | undefined {
   const backlog = sf
     ? `<h2>Store-and-forward</h2><p><span class="${sf.queued ? "warn" : ""}">${sf.queued} queued</span>${sf.oldestQueuedAt ? ` (oldest ${esc(sf.oldestQueuedAt)})` : ""}, <span class="${sf.parked ? "alarm" : ""}">${sf.parked} parked</span>${sf.held ? `, <span class="warn">${sf.held} held</span>` : ""}</p>`
     : "";
+  const parked = s.parked?.total
+    ? `<h2>Parked messages</h2><p><span class="alarm">${s.parked.total} parked</span>${s.parked.total > s.parked.messages.length ? ` (the newest ${s.parked.messages.length} shown)` : ""}: retry or discard them with <code>scadalink site parked</code> on the site, or a ParkedMessages document.</p>
+<table class="parked"><thead><tr><th scope="col">id</th><th scope="col">target</th><th scope="col">what</th><th scope="col">instance</th><th scope="col">attempts</th><th scope="col">last error</th><th scope="col">parked</th></tr></thead><tbody>${s.parked.messages
+        .map(
+          (m) =>
+            `<tr data-filter="${esc(`${m.id} ${m.target} ${m.instance ?? ""} ${m.lastError ?? ""}`)}"><td><code>${esc(m.id)}</code></td><td>${esc(m.kind)} ${esc(m.target)}</td><td>${esc(m.label)}</td><td>${esc(m.instance ?? "—")}</td><td>${m.attempts}</td><td>${esc(m.lastError ?? "")}</td><td>${esc(m.parkedAt)}</td></tr>`,
+        )
+        .join("")}</tbody></table>`
+    : "";
   return `<p><a href="/">Fleet</a> › ${esc(s.site)}</p>
 <h1>${esc(s.site)}${s.offline ? ` <span class="alarm">offline</span>` : ""}</h1>
 <p class="meta">last seen <time datetime="${esc(s.lastSeen ?? "")}">${esc(s.lastSeen ?? "never")}</time> · applied deploy <code>${esc(shortHash(s.appliedDeployCommit))}</code> · sync ${esc(s.sync ?? "—")}</p>
 <h2>Connections</h2>${conn}
 ${nodes}
 ${backlog}
+${parked}
 <h2>Instances</h2>
 <table class="fleet"><thead><tr><th scope="col">site</th><th scope="col">instance</th><th scope="col">desired</th><th scope="col">applied</th><th scope="col">state</th><th scope="col">result</th><th scope="col">alarms</th></tr></thead><tbody>
 ${s.instances.map((i) => instanceRow(s, i)).join("\n")}

@@ -220,3 +220,34 @@ describe("the batch page", () => {
     expect(fleetBody(v)).toContain('href="/batches/wave-2"');
   });
 });
+
+describe("parked messages on the site page", () => {
+  it("lists what the site reported, with the total when more are parked than listed", () => {
+    const s = status("north", 1_000, {}, {
+      parked: {
+        total: 3,
+        messages: [
+          {
+            id: "m-1",
+            kind: "externalSystem",
+            target: "Mes",
+            label: "POST /lines/L1/counts",
+            instance: "P1",
+            attempts: 20,
+            lastError: "HTTP 400: bad count",
+            enqueuedAt: "2026-12-07T10:00:00.000Z",
+            lastAttemptAt: "2026-12-07T10:10:00.000Z",
+            parkedAt: "2026-12-07T10:10:00.000Z",
+          },
+        ],
+        actions: [],
+      },
+    } as Partial<SiteStatus>);
+    const html = siteBody(fleetView(inputs({ statuses: new Map([["north", s]]) })), "north")!;
+    expect(html).toContain("3 parked");
+    expect(html).toContain("(the newest 1 shown)");
+    expect(html).toContain("<code>m-1</code>");
+    expect(html).toContain("HTTP 400: bad count");
+    expect(siteBody(fleetView(inputs()), "north")).not.toContain("Parked messages");
+  });
+});
