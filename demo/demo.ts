@@ -5,9 +5,13 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { compileFiles } from "../controller/compiler/compile.js";
 import { Controller } from "../controller/controller.js";
+import { Repo } from "../controller/git/repo.js";
 import { parseAllowedSigners, publicKeyLine, readSigningKey } from "../controller/git/sshsig.js";
 import { packageRoot } from "../controller/package-root.js";
 import { readWorkingTree } from "../controller/sources/working-tree.js";
+import { InstancePages } from "../dashboard/instance.js";
+import { startDashboard } from "../dashboard/server.js";
+import { readFleet } from "../dashboard/source.js";
 import type { SiteManifest, SiteStatus } from "../schemas/types.js";
 import type { InspectInstance } from "../site-reconciler/api/server.js";
 import { Reconciler } from "../site-reconciler/reconciler.js";
@@ -216,6 +220,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     );
     await controller.start();
     cleanups.push(() => controller.stop());
+    // The fleet dashboard, on loopback, from the same branches the sites and the controller use.
+    const dashRepo = await Repo.open(url, join(tmp, "dashboard"));
+    const dashboard = await startDashboard({
+      read: (now) => readFleet(dashRepo, { heartbeatMs: 60_000, now }),
+      instances: new InstancePages(dashRepo),
+      port: 0,
+      pollMs: POLL_MS,
+      log: o.log.child({ component: "dashboard" }),
+    });
+    cleanups.push(() => dashboard.stop());
+    say(`  dashboard: ${dashboard.url} (the fleet, live: open it in a browser)`);
     const reconcilers = new Map<string, Reconciler>();
     // What the deploy branch wants per site (manifests, read once per tick), and, for the pair, the results its
     // status branch reports (its read API has values, not results).

@@ -6,7 +6,7 @@ import { spawnScadalink, tempDir } from "../helpers/cli.js";
 import { runGit } from "../helpers/git-server.js";
 
 /** Runs `scadalink demo` with args; resolves with its exit code and output. Sends SIGINT once `interruptOn` shows. */
-function demo(args: string[], interruptOn?: RegExp, env: NodeJS.ProcessEnv = {}) {
+function demo(args: string[], interruptOn?: RegExp, env: NodeJS.ProcessEnv = {}, onOutput?: (stdout: string) => void) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawnScadalink(["demo", ...args], env);
     let stdout = "";
@@ -14,6 +14,7 @@ function demo(args: string[], interruptOn?: RegExp, env: NodeJS.ProcessEnv = {})
     let sent = false;
     child.stdout.on("data", (d) => {
       stdout += d;
+      onOutput?.(stdout);
       if (interruptOn && !sent && interruptOn.test(stdout)) {
         sent = true;
         child.kill("SIGINT");
@@ -42,8 +43,18 @@ const ports = (out: string) => [...out.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) 
 
 describe("scadalink demo", () => {
   it("deploys the template to every site against simulated PLCs, rolls out a new batch, and stops after --duration", async () => {
-    const r = await demo(["--duration", "45"]);
+    // The dashboard it prints serves the fleet while the demo runs.
+    let page: Promise<string> | undefined;
+    const r = await demo(["--duration", "45"], undefined, {}, (out) => {
+      const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/) /.exec(out)?.[1];
+      if (url && !page && /first deploy: the canary batch releases ps-hilltop: done/.test(out))
+        page = fetch(url).then((res) => res.text());
+    });
     expect(r.code, r.stderr).toBe(0);
+    expect(page, "the dashboard line and the first deploy").toBeDefined();
+    const html = await page!;
+    for (const site of ["ps-hilltop", "res-northfield", "wtp-riverside"]) expect(html).toContain(`data-site="${site}"`);
+    expect(html).toMatch(/data-instance="ps-hilltop\/P1"/);
     expect(r.stdout).toMatch(
       /45 instances at 3 sites \(ps-hilltop, res-northfield, wtp-riverside\), all on 127\.0\.0\.1/,
     );
