@@ -5,24 +5,44 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { packageRoot } from "../controller/package-root.js";
+import { fleetPages } from "./fleet-pages.js";
 import type { InstancePages } from "./instance.js";
-import { type FleetView, fleetView } from "./model.js";
-import { batchBody, fleetBody, instanceBody, notFoundBody, page, siteBody } from "./render.js";
+import { notFoundBody, page } from "./render.js";
 import type { readFleet } from "./source.js";
 
+/**
+ * What a dashboard shows: pages rendered from a view read again every pollMs (the fleet from the branches, one site
+ * from its runtime). Live pages are rendered again from the view and pushed when their HTML changed.
+ */
+export interface Pages {
+  /** Reads the view again; true when it changed (false also when it could not be read: the last one stays). */
+  refresh(now: number): Promise<boolean>;
+  /** Whether a view has been read yet. */
+  ready(): boolean;
+  /** The body of a live page, or undefined when there is no such page. */
+  body(path: string): string | undefined;
+  title(path: string): string;
+  /** A page rendered on request and not pushed; undefined when the path is not one of these. */
+  page?(path: string, query: URLSearchParams): Promise<{ status: number; title: string; body: string }> | undefined;
+  /** JSON for /api/…; undefined: no such path. */
+  json(path: string): string | undefined;
+}
+
 export interface DashboardOptions {
-  /** Reads the branches (a fetch included): source.ts's readFleet, bound to a clone. */
-  read: (now: number) => ReturnType<typeof readFleet>;
+  /** The fleet's pages from the branches: source.ts's readFleet bound to a clone (a fetch included). */
+  read?: (now: number) => ReturnType<typeof readFleet>;
+  /** Instance pages of the fleet (package, provenance, diff, records); without them /instances/… is 404. */
+  instances?: InstancePages;
+  /** Other pages instead of the fleet's (a site's, from its runtime). */
+  pages?: Pages;
   port: number;
   /** Default 127.0.0.1. Any address that is not loopback needs a token. */
   host?: string;
-  /** Instance pages (package, provenance, diff, records); without it /instances/… is not served. */
-  instances?: InstancePages;
   /** The bearer token's value (read by its secret's name); required off loopback. */
   token?: string;
   /** Host header values accepted besides the bind address and localhost (the name people type: scada.plant.local:8080). */
   allowedHosts?: readonly string[];
-  /** How often the branches are read (default 5 s). */
+  /** How often the view is read again (default 5 s). */
   pollMs?: number;
   log: Logger;
 }
@@ -71,39 +91,21 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const tokenHash = o.token ? createHash("sha256").update(o.token).digest() : undefined;
   // The cookie a browser gets for the token: random per process, so a stolen cookie dies with a restart.
   const session = randomBytes(32).toString("hex");
-  let view: FleetView | undefined;
-  let viewText = "";
-  let lastError: string | null = null;
+  const pages =
+    o.pages ??
+    fleetPages({
+      read: o.read ?? missingRead,
+      ...(o.instances ? { instances: o.instances } : {}),
+      log: o.log,
+    });
   const clients = new Set<{ res: ServerResponse; path: string; last: string }>();
-
-  const bodyFor = (path: string, v: FleetView): string | undefined => {
-    if (path === "/") return fleetBody(v);
-    const site = /^\/sites\/([^/]+)$/.exec(path);
-    if (site) return siteBody(v, decodeURIComponent(site[1]!));
-    const batch = /^\/batches\/([^/]+)$/.exec(path);
-    if (batch) return batchBody(v, decodeURIComponent(batch[1]!));
-    return undefined;
-  };
-
   const refresh = async () => {
-    try {
-      const { inputs } = await o.read(Date.now());
-      const next = fleetView(inputs);
-      const text = JSON.stringify(next);
-      lastError = null;
-      if (text === viewText) return;
-      view = next;
-      viewText = text;
-      for (const c of clients) push(c);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      if (why !== lastError) o.log.warn({ err: why }, "dashboard: branches not read");
-      lastError = why;
-    }
+    if (!(await pages.refresh(Date.now()))) return;
+    for (const c of clients) push(c);
   };
   const push = (c: { res: ServerResponse; path: string; last: string }) => {
-    if (!view) return;
-    const html = bodyFor(c.path, view) ?? notFoundBody(c.path);
+    if (!pages.ready()) return;
+    const html = pages.body(c.path) ?? notFoundBody(c.path);
     if (html === c.last) return;
     c.last = html;
     c.res.write(`event: body\ndata: ${JSON.stringify({ html })}\n\n`);
@@ -149,10 +151,12 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     const path = url.pathname;
     const asset = assets.get(path);
     if (asset) return send(res, 200, ASSETS[path]!, asset);
-    if (path === "/api/fleet") {
-      if (!view)
-        return send(res, 503, "application/json", `${JSON.stringify({ error: lastError ?? "not read yet" })}\n`);
-      return send(res, 200, "application/json", `${viewText}\n`);
+    if (path.startsWith("/api/") && path !== "/api/events") {
+      const json = pages.ready() ? pages.json(path) : undefined;
+      if (!pages.ready()) return send(res, 503, "application/json", `${JSON.stringify({ error: "not read yet" })}\n`);
+      if (json === undefined)
+        return send(res, 404, "application/json", `${JSON.stringify({ error: "no such path" })}\n`);
+      return send(res, 200, "application/json", `${json}\n`);
     }
     if (path === "/api/events") {
       const target = url.searchParams.get("page") ?? "/";
@@ -168,36 +172,23 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       push(c);
       return;
     }
-    if (path === "/healthz") return send(res, view ? 200 : 503, "text/plain", view ? "ok\n" : "not read yet\n");
-    if (!view)
-      return send(res, 503, "text/html; charset=utf-8", page("Starting", notFoundBody("the branches are being read")));
-    const inst = /^\/instances\/([^/]+)\/([^/]+)$/.exec(path);
-    if (inst && o.instances) {
-      const [site, name] = [decodeURIComponent(inst[1]!), decodeURIComponent(inst[2]!)];
-      const range = { from: url.searchParams.get("from") ?? undefined, to: url.searchParams.get("to") ?? undefined };
-      void o.instances.detail(site, name, range).then(
-        (d) =>
-          d
-            ? send(res, 200, "text/html; charset=utf-8", page(`${site}/${name}`, instanceBody(d)))
-            : send(
-                res,
-                404,
-                "text/html; charset=utf-8",
-                page("Not found", notFoundBody(`no instance ${site}/${name} on the deploy branch`)),
-              ),
+    const ready = pages.ready();
+    if (path === "/healthz") return send(res, ready ? 200 : 503, "text/plain", ready ? "ok\n" : "not read yet\n");
+    if (!ready) return send(res, 503, "text/html; charset=utf-8", page("Starting", notFoundBody("not read yet")));
+    const onRequest = pages.page?.(path, url.searchParams);
+    if (onRequest) {
+      void onRequest.then(
+        (p) => send(res, p.status, "text/html; charset=utf-8", page(p.title, p.body)),
         (e) => {
-          o.log.warn(
-            { err: e instanceof Error ? e.message : String(e), site, name },
-            "dashboard: instance page failed",
-          );
-          send(res, 500, "text/html; charset=utf-8", page("Error", notFoundBody("the instance could not be read")));
+          o.log.warn({ err: e instanceof Error ? e.message : String(e), path }, "dashboard: page failed");
+          send(res, 500, "text/html; charset=utf-8", page("Error", notFoundBody("the page could not be read")));
         },
       );
       return;
     }
-    const body = bodyFor(path, view);
+    const body = pages.body(path);
     if (body === undefined) return send(res, 404, "text/html; charset=utf-8", page("Not found", notFoundBody(path)));
-    return send(res, 200, "text/html; charset=utf-8", page(titleOf(path), body, { live: path }));
+    return send(res, 200, "text/html; charset=utf-8", page(pages.title(path), body, { live: path }));
   });
 
   await refresh();
@@ -238,10 +229,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   };
 }
 
-function titleOf(path: string): string {
-  if (path === "/") return "Fleet";
-  return decodeURIComponent(path.split("/").at(-1) ?? "");
-}
+const missingRead = (): never => {
+  throw new Error("startDashboard: give read (the fleet's branches) or pages");
+};
 
 function cookieOf(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? "").split(";")) {
