@@ -231,6 +231,23 @@ function program(run: (p: Promise<number>) => void): Command {
         .env("SCADALINK_INBOUND_HOST"),
     )
     .addOption(
+      new Option(
+        "--ui-port <port>",
+        "serve the site's own pages: live values, alarms and events (0: any free port)",
+      ).env("SCADALINK_UI_PORT"),
+    )
+    .addOption(
+      new Option("--ui-host <address>", "the pages' bind address: loopback, or any other with --ui-token-secret")
+        .default("127.0.0.1")
+        .env("SCADALINK_UI_HOST"),
+    )
+    .addOption(
+      new Option("--ui-token-secret <name>", "the pages' bearer token, by secret name").env(
+        "SCADALINK_UI_TOKEN_SECRET",
+      ),
+    )
+    .option("--ui-allowed-host <host:port...>", "Host header values the pages accept besides their bind address")
+    .addOption(
       new Option("--node <name>", "this node's name, for a site run as a pair (docs/redundancy.md)").env(
         "SCADALINK_NODE",
       ),

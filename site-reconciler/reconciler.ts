@@ -16,6 +16,7 @@ import type {
   DeploymentPackage,
   EvidenceChecklist,
   ExecutionRecord,
+  PairNodeStatus,
   SiteArtifacts,
   SiteManifest,
   SyncState,
@@ -949,6 +950,11 @@ export class Reconciler {
       lastLoop: last.at.toISOString(),
       message: ok ? last.sync.message : `no loop completed for ${Math.round(age / 1000)} s`,
     };
+  }
+
+  /** A node of a pair: both nodes as status.json reports them; undefined for a single node. */
+  get pairNodes(): PairNodeStatus[] | undefined {
+    return this.pair?.nodes();
   }
 
   /** The port the inbound API listens on; undefined when it is off. */

@@ -4,6 +4,8 @@ import { join, resolve } from "node:path";
 import pino from "pino";
 import { isBranchName } from "../../controller/contract/branches.js";
 import { redactUrl } from "../../controller/git/repo.js";
+import { type Dashboard, startDashboard } from "../../dashboard/server.js";
+import { sitePages } from "../../dashboard/site-pages.js";
 import type { DeploymentPackage } from "../../schemas/types.js";
 import {
   type InspectDocument,
@@ -23,6 +25,7 @@ import { positive, whole } from "../options.js";
 import { palette } from "../output/color.js";
 import { printable } from "../output/printable.js";
 import { stopOnSignal } from "../signals.js";
+import { uiToken } from "./dashboard.js";
 import { UsageError } from "./validate.js";
 
 export interface SiteOptions {
@@ -47,6 +50,11 @@ export interface SiteOptions {
   witness?: string;
   standby: "cold" | "warm";
   failoverSeconds: string;
+  /** The site's own pages (SPEC 11): live values, alarms and events from its runtime. */
+  uiPort?: string;
+  uiHost: string;
+  uiTokenSecret?: string;
+  uiAllowedHost?: string[];
   settle: string;
   acceptUnknownCertificates?: boolean;
   trustedKeys?: string;
@@ -133,10 +141,46 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
     await reconciler.stop();
     throw new UsageError(`--api-port ${o.apiPort}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  let ui: Dashboard | undefined;
+  if (o.uiPort !== undefined) {
+    try {
+      ui = await startDashboard({
+        pages: sitePages({
+          site: o.site!,
+          view: () => reconciler.view,
+          deployCommit: () => reconciler.store.meta("deployCommit") ?? null,
+          events: (q) => reconciler.store.events(q),
+          nodes: () => reconciler.pairNodes,
+        }),
+        port: uiPortOf(o.uiPort),
+        host: o.uiHost,
+        token: uiToken(o, env),
+        allowedHosts: o.uiAllowedHost,
+        pollMs: 1_000,
+        log: log.child({ component: "site-ui" }),
+      });
+    } catch (e) {
+      await reconciler.stop();
+      throw new UsageError(`--ui-port ${o.uiPort}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   reconciler.start();
-  log.info({ repo: redactUrl(o.repo!), pollSeconds: Number(o.pollInterval) }, "site reconciler started");
-  await stopOnSignal(log, "loop", () => reconciler.stop());
+  log.info(
+    { repo: redactUrl(o.repo!), pollSeconds: Number(o.pollInterval), ...(ui ? { ui: ui.url } : {}) },
+    "site reconciler started",
+  );
+  await stopOnSignal(log, "loop", async () => {
+    await ui?.stop();
+    await reconciler.stop();
+  });
   return 0;
+}
+
+function uiPortOf(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new UsageError(`--ui-port ${value}: a port (0-65535)`);
+  return n;
 }
 
 function apiPort(value: string): number | undefined {
