@@ -48,17 +48,15 @@ export function fleetPages(o: {
       if (!inst || !o.instances) return undefined;
       const [site, name] = [decodeURIComponent(inst[1]!), decodeURIComponent(inst[2]!)];
       const range = { from: query.get("from") ?? undefined, to: query.get("to") ?? undefined };
-      return o.instances
-        .detail(site, name, range)
-        .then((d) =>
-          d
-            ? { status: 200, title: `${site}/${name}`, body: instanceBody(d) }
-            : {
-                status: 404,
-                title: "Not found",
-                body: notFoundBody(`no instance ${site}/${name} on the deploy branch`),
-              },
-        );
+      return o.instances.detail(site, name, range).then((d) =>
+        d
+          ? { status: 200, title: `${site}/${name}`, body: instanceBody(d) }
+          : {
+              status: 404,
+              title: "Not found",
+              body: notFoundBody(`no instance ${site}/${name} on the deploy branch`),
+            },
+      );
     },
     json: (path) => (path === "/api/fleet" ? viewText : undefined),
   };
