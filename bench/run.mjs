@@ -6,7 +6,8 @@
 // store-and-forward (bench/store-and-forward.mjs): durable enqueue throughput, the drain of a 100,000-message backlog
 // against a loopback HTTP receiver, and 100 SIGKILL rounds of a site process enqueueing and delivering, and the
 // script API's calls (bench/script-calls.mjs): externalSystem.call against a bare fetch, cachedCall per call, and
-// site pairs (bench/pair.mjs): SIGKILL of the active to the first value on the new active, replication lag under load.
+// site pairs (bench/pair.mjs): SIGKILL of the active to the first value on the new active, replication lag under load,
+// and the fleet dashboard (bench/dashboard.mjs): first paint and complete table of 10 × 500 instances in chromium.
 // stdout: one JSON object per line, nothing else; progress goes to stderr. Every figure is measured here.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +30,7 @@ const SCRIPTS = join(ROOT, "bench/scripts.mjs");
 const STORE_AND_FORWARD = join(ROOT, "bench/store-and-forward.mjs");
 const SCRIPT_CALLS = join(ROOT, "bench/script-calls.mjs");
 const PAIR = join(ROOT, "bench/pair.mjs");
+const DASHBOARD = join(ROOT, "bench/dashboard.mjs");
 const BIG_FILES = join(ROOT, "bench/big-files.mjs");
 const RSS_HOOK = pathToFileURL(join(ROOT, "bench/rss-hook.mjs")).href;
 const SITES = 10;
@@ -366,6 +368,7 @@ try {
   await childBenches(STORE_AND_FORWARD);
   await childBenches(SCRIPT_CALLS);
   await childBenches(PAIR);
+  await childBenches(DASHBOARD);
   log(`done in ${r1((performance.now() - started) / 1000)} s; load average now ${os.loadavg()[0].toFixed(2)}`);
 } catch (e) {
   log(`FAILED: ${e.stack ?? e}`);

@@ -61,8 +61,8 @@ export class InstancePages {
       compile = await new GitSource(repo).compile(main);
       this.#compiled = { main, compile };
     }
-    const config = compile?.index.repository?.usable ? compile.index.repository.data : undefined;
-    const deploy = await head(config?.deployBranch ?? DEFAULT_DEPLOY_BRANCH);
+    const settings = main ? await new GitSource(repo).settings(main) : undefined;
+    const deploy = await head(settings?.deployBranch ?? DEFAULT_DEPLOY_BRANCH);
     if (!deploy) return undefined;
     const path = ["sites", site, "instances", `${name}.json`];
     const revisions: Revision[] = [];
@@ -96,7 +96,7 @@ export class InstancePages {
       const compiled = compile!.packages([`${site}/${name}`])[0];
       if (compiled?.revisionHash === pkg.revisionHash) sections = provenance(resolved, pkg);
     }
-    const reports = await new StatusReader(repo).read(config?.statusBranchPrefix ?? DEFAULT_STATUS_PREFIX);
+    const reports = await new StatusReader(repo).read(settings?.statusBranchPrefix ?? DEFAULT_STATUS_PREFIX);
     const records: InstanceDetail["records"] = [];
     for (const [batch, byInstance] of reports.get(site)?.records ?? []) {
       const r = byInstance.get(name);

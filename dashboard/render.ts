@@ -57,7 +57,17 @@ ${v.batches
   .join("\n")}
 </tbody></table>`
     : "";
-  const rows = v.sites.flatMap((s) => s.instances.map((i) => instanceRow(s, i))).join("\n");
+  // One table per site, each in a section the browser lays out only when it comes into view: a fleet of thousands
+  // of instances is all in the page (the filter and deep links see every row) without painting rows off screen.
+  const tables = v.sites
+    .filter((s) => s.instances.length)
+    .map(
+      (s) => `<section class="site-rows" aria-label="instances of ${esc(s.site)}">
+<table class="fleet"><caption>${esc(s.site)}</caption>${FLEET_HEAD}<tbody>
+${s.instances.map((i) => instanceRow(s, i)).join("\n")}
+</tbody></table></section>`,
+    )
+    .join("\n");
   return `<h1>Fleet</h1>
 ${deploy}
 <section aria-label="sites" class="sites">
@@ -65,12 +75,10 @@ ${sites}
 </section>
 ${batches}
 <h2>Instances</h2>
-<table class="fleet" id="fleet"><thead><tr>
-<th scope="col">site</th><th scope="col">instance</th><th scope="col">desired</th><th scope="col">applied</th><th scope="col">state</th><th scope="col">result</th><th scope="col">alarms</th>
-</tr></thead><tbody>
-${rows}
-</tbody></table>`;
+${tables}`;
 }
+
+const FLEET_HEAD = `<thead><tr><th scope="col">site</th><th scope="col">instance</th><th scope="col">desired</th><th scope="col">applied</th><th scope="col">state</th><th scope="col">result</th><th scope="col">alarms</th></tr></thead>`;
 
 function siteSummary(s: SiteView): string {
   const flags: string[] = [];

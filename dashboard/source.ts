@@ -25,13 +25,13 @@ export async function readFleet(
   const head = async (branch: string) =>
     (await repo.resolve(`refs/remotes/origin/${branch}`)) ?? (await repo.resolve(`refs/heads/${branch}`)) ?? null;
   const main = await head(DEFAULT_MAIN_BRANCH);
+  // Only scadalink.yaml is read from main: the branch names; the fleet itself is on the deploy and status branches.
   let deployBranch = DEFAULT_DEPLOY_BRANCH;
   let prefix = DEFAULT_STATUS_PREFIX;
   if (main) {
-    const c = await new GitSource(repo).compile(main);
-    const r = c.index.repository?.usable ? c.index.repository.data : undefined;
-    deployBranch = r?.deployBranch ?? deployBranch;
-    prefix = r?.statusBranchPrefix ?? prefix;
+    const settings = await new GitSource(repo).settings(main);
+    deployBranch = settings.deployBranch;
+    prefix = settings.statusBranchPrefix;
   }
   const deploy = await head(deployBranch);
   const state = await readDeployState(repo, deploy ?? undefined);
