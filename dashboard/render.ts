@@ -70,6 +70,7 @@ ${s.instances.map((i) => instanceRow(s, i)).join("\n")}
     .join("\n");
   return `<h1>Fleet</h1>
 ${deploy}
+<h2>Sites</h2>
 <section aria-label="sites" class="sites">
 ${sites}
 </section>
@@ -98,7 +99,7 @@ function siteSummary(s: SiteView): string {
   return `<article class="site${s.offline ? " offline" : ""}" data-site="${esc(s.site)}" data-filter="${esc(
     `${s.site} ${s.offline ? "offline" : "online"}`,
   )}"><h3><a href="${siteHref(s.site)}">${esc(s.site)}</a></h3>
-<p>${s.instances.length} instances · last seen <time datetime="${esc(s.lastSeen ?? "")}">${esc(s.lastSeen ?? "never")}</time>${pair ? ` · ${pair}` : ""}</p>
+<p>${s.instances.length} instance${s.instances.length === 1 ? "" : "s"} · last seen <time datetime="${esc(s.lastSeen ?? "")}">${esc(s.lastSeen ?? "never")}</time>${pair ? ` · ${pair}` : ""}</p>
 <p class="flags">${flags.length ? flags.join(" ") : `<span class="ok">normal</span>`}</p></article>`;
 }
 
