@@ -27,8 +27,21 @@ export interface InstanceDetail {
   /** Where each field of `to` came from, when main compiles to that same revision; null otherwise. */
   provenance: ProvenanceSection[] | null;
   provenanceFrom: string | null;
-  records: { batch: string; result: string; message: string | null; recordedAt: string; evidence: string[] }[];
+  records: {
+    batch: string;
+    result: string;
+    message: string | null;
+    recordedAt: string;
+    evidence: string[];
+    /** The newest entries of the record's event-log evidence, oldest first (none without that evidence). */
+    events: { at: string; kind: string; message: string }[];
+    /** How many entries that evidence holds. */
+    eventCount: number;
+  }[];
 }
+
+/** Event-log entries shown per record. */
+const EVENTS_SHOWN = 20;
 
 /** Deploy commits looked back through for an instance's revisions. */
 const HISTORY = 200;
@@ -98,16 +111,21 @@ export class InstancePages {
     }
     const reports = await new StatusReader(repo).read(settings?.statusBranchPrefix ?? DEFAULT_STATUS_PREFIX);
     const records: InstanceDetail["records"] = [];
-    for (const [batch, byInstance] of reports.get(site)?.records ?? []) {
+    const report = reports.get(site);
+    for (const [batch, byInstance] of report?.records ?? []) {
       const r = byInstance.get(name);
-      if (r)
-        records.push({
-          batch,
-          result: r.result,
-          message: r.message,
-          recordedAt: r.recordedAt,
-          evidence: r.evidence.map((e) => e.item),
-        });
+      if (!r) continue;
+      const log = r.evidence.find((e) => e.item === "event-log");
+      const lines = log && report ? await this.#eventLog(report.head, log.path) : [];
+      records.push({
+        batch,
+        result: r.result,
+        message: r.message,
+        recordedAt: r.recordedAt,
+        evidence: r.evidence.map((e) => e.item),
+        events: lines.slice(-EVENTS_SHOWN),
+        eventCount: lines.length,
+      });
     }
     records.sort((a, b) => (a.recordedAt < b.recordedAt ? 1 : -1));
     return {
@@ -122,6 +140,23 @@ export class InstancePages {
       provenanceFrom: sections ? main : null,
       records,
     };
+  }
+
+  /** An event-log evidence file (JSON lines) of a status branch's commit; [] when it cannot be read. */
+  async #eventLog(commit: string, path: string): Promise<{ at: string; kind: string; message: string }[]> {
+    try {
+      const blob = await this.#blobAt((await this.#repo.readCommit(commit)).tree, path.split("/"));
+      if (!blob) return [];
+      const out: { at: string; kind: string; message: string }[] = [];
+      for (const line of (await this.#repo.readText(blob)).split("\n")) {
+        if (!line.trim()) continue;
+        const e = JSON.parse(line) as { at?: unknown; kind?: unknown; message?: unknown };
+        out.push({ at: String(e.at ?? ""), kind: String(e.kind ?? ""), message: String(e.message ?? "") });
+      }
+      return out;
+    } catch {
+      return [];
+    }
   }
 
   async #packageAt(commit: string, path: string[]): Promise<DeploymentPackage | undefined> {

@@ -221,6 +221,15 @@ export function instanceBody(d: InstanceDetail): string {
     : d.pkg
       ? `<p>main no longer compiles to this revision: its members are shown without where each field came from.</p>${memberList(d.pkg)}`
       : "";
+  const excerpts = d.records
+    .filter((r) => r.events.length)
+    .map(
+      (r) =>
+        `<h3>Event log of batch ${esc(r.batch)} <span class="meta">(the newest ${r.events.length} of ${r.eventCount}, from the record's evidence)</span></h3><table class="events"><thead><tr><th scope="col">at</th><th scope="col">kind</th><th scope="col">message</th></tr></thead><tbody>${r.events
+          .map((e) => `<tr><td>${esc(e.at)}</td><td>${esc(e.kind)}</td><td>${esc(e.message)}</td></tr>`)
+          .join("")}</tbody></table>`,
+    )
+    .join("\n");
   const records = d.records.length
     ? `<table><thead><tr><th scope="col">batch</th><th scope="col">result</th><th scope="col">message</th><th scope="col">recorded</th><th scope="col">evidence</th></tr></thead><tbody>${d.records
         .map(
@@ -240,7 +249,8 @@ ${diff}
 ${d.provenanceFrom ? `<p class="meta">where each value came from, as main <code>${esc(d.provenanceFrom.slice(0, 10))}</code> writes it</p>` : ""}
 ${prov}
 <h2>Execution records</h2>
-${records}`;
+${records}
+${excerpts}`;
 }
 
 function memberList(p: InstanceDetail["pkg"] & object): string {

@@ -64,3 +64,30 @@ describe("the dashboard's instance page", () => {
     }
   });
 });
+
+describe("the instance page's records", () => {
+  it("shows the site's execution record of a batch with an excerpt of its event-log evidence", async () => {
+    const r = localRepo(BASE as Record<string, string>);
+    const controller = () =>
+      expect(scadalink(["controller", "--repo", r.dir, "--once", "--log-level", "error"]).code).toBe(0);
+    controller();
+    const site = scadalink([
+      ...["site", "--site", "plant-north", "--repo", r.dir, "--state-dir", tempDir("record-site")],
+      ...["--runtime", "none", "--once", "--log-level", "error"],
+    ]);
+    expect(site.code, site.stderr).toBe(0);
+    const repo = await openRepo(r.dir, tempDir("dash-records"));
+    const d = (await new InstancePages(repo).detail("plant-north", "Pump07"))!;
+    expect(d.records.map((x) => [x.batch, x.result])).toEqual([["pilot", "pass"]]);
+    const rec = d.records[0]!;
+    if (rec.evidence.includes("event-log")) {
+      expect(rec.eventCount).toBeGreaterThan(0);
+      expect(rec.events.length).toBe(Math.min(20, rec.eventCount));
+      // The site's own words for what it did: the apply of the released revision.
+      expect(rec.events).toContainEqual(
+        expect.objectContaining({ kind: "deploy", message: expect.stringMatching(/^apply sha256:[0-9a-f]{64}$/) }),
+      );
+    } else expect(rec.events).toEqual([]);
+    expect(rec.evidence.length).toBeGreaterThan(0);
+  });
+});
