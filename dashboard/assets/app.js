@@ -11,10 +11,12 @@ function applyFilter() {
   }
 }
 
+// Kept per page while the tab lives: a filter typed on the fleet does not hide rows of an instance opened from it.
+const filterKey = `scadalink-filter:${location.pathname}`;
 if (filter) {
-  filter.value = sessionStorage.getItem("scadalink-filter") ?? "";
+  filter.value = sessionStorage.getItem(filterKey) ?? "";
   filter.addEventListener("input", () => {
-    sessionStorage.setItem("scadalink-filter", filter.value);
+    sessionStorage.setItem(filterKey, filter.value);
     applyFilter();
   });
   applyFilter();

@@ -111,6 +111,34 @@ describe("the dashboard's pages in a real browser", () => {
     await page.context().close();
   });
 
+  it("works from the keyboard: / reaches the filter, typing filters rows and cards, Esc clears, links take Tab and Enter", async () => {
+    const r = localRepo({ ...(BASE as Record<string, string>), "scadalink.yaml": "kind: Repository\nrollout: auto\n" });
+    expect(scadalink(["controller", "--repo", r.dir, "--once", "--log-level", "error"]).code).toBe(0);
+    const url = await dashboardOf(r.dir);
+    const page = await openPage(await browser.newContext(), url);
+    const row = page.locator('tr[data-instance="plant-north/Pump07"]');
+    await page.keyboard.press("/");
+    expect(await page.evaluate("document.activeElement && document.activeElement.id")).toBe("filter");
+    await page.keyboard.type("nothing-matches-this");
+    expect(await row.isVisible()).toBe(false);
+    expect(await page.locator('article.site[data-site="plant-north"]').isVisible()).toBe(false);
+    await page.keyboard.press("Escape");
+    expect(await row.isVisible()).toBe(true);
+    await page.keyboard.press("/");
+    await page.keyboard.type("pump07");
+    expect(await row.isVisible()).toBe(true);
+    // Tab from the filter reaches the links; Enter on the instance's link opens its page (a deep link).
+    const link = row.locator('a[href="/instances/plant-north/Pump07"]');
+    await link.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${url}instances/plant-north/Pump07`);
+    expect(await page.locator("h1").innerText()).toBe("plant-north/Pump07");
+    // The fleet's filter stays on the fleet: nothing of the instance page is hidden by it.
+    expect(await page.locator("#filter").inputValue()).toBe("");
+    expect(await page.locator("table.provenance tr[hidden]").count()).toBe(0);
+    await page.context().close();
+  });
+
   it("a site's own page shows live values that change on screen as the PLC's do, without a reload", async () => {
     const plc: Plc = await startPlc({ variables: [{ id: "T1.Level", dataType: "Double", value: 12.5 }] });
     const r = localRepo({
