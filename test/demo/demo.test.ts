@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { launchBrowser, openPage, screenshot } from "../helpers/browser.js";
 import { spawnScadalink, tempDir } from "../helpers/cli.js";
 import { runGit } from "../helpers/git-server.js";
 
@@ -44,17 +45,38 @@ const ports = (out: string) => [...out.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) 
 describe("scadalink demo", () => {
   it("deploys the template to every site against simulated PLCs, rolls out a new batch, and stops after --duration", async () => {
     // The dashboard it prints serves the fleet while the demo runs.
-    let page: Promise<string> | undefined;
+    // The dashboard it prints shows the whole fleet in a real browser while the demo runs.
+    let seen: Promise<{ sites: string[]; rows: number; p1: string }> | undefined;
     const r = await demo(["--duration", "45"], undefined, {}, (out) => {
       const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/) /.exec(out)?.[1];
-      if (url && !page && /first deploy: the canary batch releases ps-hilltop: done/.test(out))
-        page = fetch(url).then((res) => res.text());
+      if (url && !seen && /first deploy: the canary batch releases ps-hilltop: done/.test(out))
+        seen = (async () => {
+          const browser = await launchBrowser();
+          try {
+            const page = await openPage(await browser.newContext(), url);
+            // The other sites' instances come in live as the new batch reaches them (no reload).
+            const end = Date.now() + 25_000;
+            while ((await page.locator("tr[data-instance]").count()) < 45 && Date.now() < end)
+              await new Promise((res) => setTimeout(res, 250));
+            await screenshot(page, "demo-fleet");
+            return {
+              sites: await page
+                .locator("article.site")
+                .evaluateAll((els) => els.map((e) => e.getAttribute("data-site") ?? "")),
+              rows: await page.locator("tr[data-instance]").count(),
+              p1: await page.locator('tr[data-instance="ps-hilltop/P1"] td.applied').innerText(),
+            };
+          } finally {
+            await browser.close();
+          }
+        })();
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(page, "the dashboard line and the first deploy").toBeDefined();
-    const html = await page!;
-    for (const site of ["ps-hilltop", "res-northfield", "wtp-riverside"]) expect(html).toContain(`data-site="${site}"`);
-    expect(html).toMatch(/data-instance="ps-hilltop\/P1"/);
+    expect(seen, "the dashboard line and the first deploy").toBeDefined();
+    const shown = await seen!;
+    expect(shown.sites).toEqual(["ps-hilltop", "res-northfield", "wtp-riverside"]);
+    expect(shown.rows).toBe(45);
+    expect(shown.p1).toMatch(/^[0-9a-f]{10}$/);
     expect(r.stdout).toMatch(
       /45 instances at 3 sites \(ps-hilltop, res-northfield, wtp-riverside\), all on 127\.0\.0\.1/,
     );
