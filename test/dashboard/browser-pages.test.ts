@@ -7,7 +7,7 @@ import { InstancePages } from "../../dashboard/instance.js";
 import { type Dashboard, startDashboard } from "../../dashboard/server.js";
 import { readFleet } from "../../dashboard/source.js";
 import { BASE } from "../helpers/base-repo.js";
-import { launchBrowser, openPage, screenshot } from "../helpers/browser.js";
+import { launchBrowser, openPage, screenshot, seriousViolations } from "../helpers/browser.js";
 import { BIN, localRepo, scadalink, spawnScadalink, tempDir } from "../helpers/cli.js";
 import { type Plc, startPlc } from "../helpers/plc.js";
 import { y } from "../helpers/repo.js";
@@ -80,6 +80,8 @@ describe("the dashboard's pages in a real browser", () => {
     expect(await page.evaluate("window.__marker")).toBe(1);
     await screenshot(page, "batch-complete");
     await page.context().close();
+    // The batch page has no serious or critical accessibility violation either (axe-core).
+    expect(await seriousViolations(browser, `${url}batches/pilot`)).toEqual([]);
   });
 
   it("an instance page shows the member-level diff of a release, field by field", async () => {
