@@ -3,7 +3,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { PairNodeStatus } from "../../schemas/types.js";
 import type { Store } from "../store/store.js";
 import { Election, type ElectionAction } from "./election.js";
-import { HmacPeerAuth } from "./peer-auth.js";
+import { HmacPeerAuth, NONCE_HEADER } from "./peer-auth.js";
 import { type NodeState, type PeerHeartbeat, PeerLinkServer, type PeerRole } from "./peer-link.js";
 import { ReplicationSink, ReplicationSource } from "./replication.js";
 import { Replicator } from "./replicator.js";
@@ -295,14 +295,21 @@ export class Pair {
       const body = JSON.stringify(hb);
       const path = "/peer/v1/heartbeat";
       this.#lastBeatSent = hb.at;
+      const signed = this.#auth.sign("POST", path, body);
       const res = await fetch(new URL(path, this.#o.peer), {
         method: "POST",
-        headers: { ...this.#auth.sign("POST", path, body), "content-type": "application/json" },
+        headers: { ...signed, "content-type": "application/json" },
         body,
         signal: ac.signal,
       });
+      const text = await res.text();
+      // Only the peer's own answer to this heartbeat counts: a forged "I am active" could hold a takeover back.
+      if (!this.#auth.verifyAnswer(signed[NONCE_HEADER]!, res.status, res.headers, text)) {
+        this.#refused = 0;
+        return;
+      }
       if (res.status !== 200) return;
-      const answer = (await res.json()) as NodeState & { head?: number };
+      const answer = JSON.parse(text) as NodeState & { head?: number };
       if (typeof answer.node === "string" && typeof answer.epoch === "number") this.#heard(answer);
       this.#refused = 0;
     } catch (e) {

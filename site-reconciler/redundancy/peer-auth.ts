@@ -110,6 +110,32 @@ export class HmacPeerAuth implements PeerAuth {
     return { ok: true, node };
   }
 
+  /**
+   * Headers that sign an answer to a request whose nonce was `requestNonce`: the answer's status and body, bound to
+   * that one request, so an answer (a lease grant, a heartbeat) can be neither forged nor replayed to another.
+   */
+  signAnswer(requestNonce: string, status: number, body: string): Record<string, string> {
+    return {
+      [NODE_HEADER]: this.#node,
+      [SIGNATURE_HEADER]: this.#answerMac(requestNonce, status, this.#node, body).toString("hex"),
+    };
+  }
+
+  /** Whether an answer to this node's request (its nonce) came, unchanged, from another holder of the secret. */
+  verifyAnswer(requestNonce: string, status: number, headers: Headers, body: string): boolean {
+    const node = headers.get(NODE_HEADER);
+    const signature = headers.get(SIGNATURE_HEADER);
+    if (!node || !signature || !NODE_NAME.test(node) || !SIGNATURE.test(signature) || node === this.#node) return false;
+    if (this.#peers && !this.#peers.has(node)) return false;
+    return timingSafeEqual(Buffer.from(signature, "hex"), this.#answerMac(requestNonce, status, node, body));
+  }
+
+  #answerMac(nonce: string, status: number, node: string, body: string): Buffer {
+    const bodyHash = createHash("sha256").update(body, "utf8").digest("hex");
+    const text = ["scadalink-peer-v1-answer", String(status), nonce, node, bodyHash].join("\n");
+    return createHmac("sha256", this.#key).update(text, "utf8").digest();
+  }
+
   /** Nonces remembered (for tests: memory stays bounded by the window). */
   get remembered(): number {
     return this.#seen.size;

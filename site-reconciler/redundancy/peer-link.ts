@@ -9,6 +9,10 @@ export interface PeerAuth {
   sign(method: string, path: string, body: string): Record<string, string>;
   /** Whether a request came from the peer (checked before anything else is read from it). */
   verify(method: string, path: string, headers: IncomingMessage["headers"], body: string): boolean;
+  /** Headers that sign an answer to a verified request (its nonce); without it answers go unsigned. */
+  signAnswer?(requestNonce: string, status: number, body: string): Record<string, string>;
+  /** Whether an answer to this node's request is the peer's; a client with it refuses unsigned answers. */
+  verifyAnswer?(requestNonce: string, status: number, headers: Headers, body: string): boolean;
 }
 
 export type PeerRole = "active" | "standby" | "stepping-down";
@@ -87,43 +91,48 @@ export class PeerLinkServer {
     const url = new URL(req.url ?? "/", "http://peer");
     if (!this.#o.auth.verify(req.method ?? "", url.pathname + url.search, req.headers, body))
       return send(res, 401, { error: "not signed by the peer" });
+    // Everything answered to a signed request is signed back, bound to its nonce.
+    const nonce = req.headers["x-scadalink-nonce"];
+    const sign = (status: number, text: string) =>
+      typeof nonce === "string" ? (this.#o.auth.signAnswer?.(nonce, status, text) ?? {}) : {};
+    const answer = (r: ServerResponse, status: number, b: unknown) => sendSigned(r, status, b, sign);
     const me = this.#o.state();
     const route = `${req.method} ${url.pathname}`;
     if (route === "POST /peer/v1/heartbeat") {
       const hb = parse<PeerHeartbeat>(body);
       if (!hb || typeof hb.node !== "string" || typeof hb.epoch !== "number")
-        return send(res, 400, { error: "a heartbeat needs node and epoch" });
+        return answer(res, 400, { error: "a heartbeat needs node and epoch" });
       this.#o.onHeartbeat(hb);
-      return send(res, 200, { ...this.#o.state(), head: this.#o.source.head() });
+      return answer(res, 200, { ...this.#o.state(), head: this.#o.source.head() });
     }
     if (route === "GET /peer/v1/snapshot" || route === "GET /peer/v1/changes" || route === "POST /peer/v1/ack") {
-      if (me.role !== "active") return send(res, 409, { error: "this node is not active", state: me });
+      if (me.role !== "active") return answer(res, 409, { error: "this node is not active", state: me });
       const origin: ReplOrigin = { node: me.node, epoch: me.epoch };
       if (route === "GET /peer/v1/snapshot")
-        return send(res, 200, { origin, snapshot: this.#o.source.snapshot() } satisfies SnapshotAnswer);
+        return answer(res, 200, { origin, snapshot: this.#o.source.snapshot() } satisfies SnapshotAnswer);
       if (route === "POST /peer/v1/ack") {
         const a = parse<{ origin: ReplOrigin; seq: number }>(body);
         if (!a || !sameOrigin(a.origin, origin) || !Number.isInteger(a.seq))
-          return send(res, 409, { error: "an acknowledgement of another log", state: me });
+          return answer(res, 409, { error: "an acknowledgement of another log", state: me });
         const lag = this.#o.source.acknowledge(a.seq);
         this.#o.onAck?.(a.seq, lag);
-        return send(res, 200, { lagMs: lag });
+        return answer(res, 200, { lagMs: lag });
       }
       const from = Number(url.searchParams.get("from"));
-      if (!Number.isInteger(from) || from < 0) return send(res, 400, { error: "from must be a log position" });
+      if (!Number.isInteger(from) || from < 0) return answer(res, 400, { error: "from must be a log position" });
       const asked = url.searchParams.get("origin");
-      if (asked !== `${origin.node}@${origin.epoch}`) return send(res, 410, { gone: true, origin });
+      if (asked !== `${origin.node}@${origin.epoch}`) return answer(res, 410, { gone: true, origin });
       const limit = Math.min(5_000, Math.max(1, Number(url.searchParams.get("limit")) || 1_000));
       const end = Date.now() + (this.#o.waitMs ?? WAIT_MS);
       for (;;) {
         const changes = this.#o.source.changesSince(from, limit);
-        if (changes === "gone") return send(res, 410, { gone: true, origin });
+        if (changes === "gone") return answer(res, 410, { gone: true, origin });
         if (changes.length || Date.now() >= end || this.#closing || this.#o.state().epoch !== origin.epoch)
-          return send(res, 200, { origin, changes } satisfies ChangesAnswer);
+          return answer(res, 200, { origin, changes } satisfies ChangesAnswer);
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
     }
-    return send(res, 404, { error: "no such peer request" });
+    return answer(res, 404, { error: "no such peer request" });
   }
 }
 
@@ -142,9 +151,27 @@ export function sameOrigin(a: ReplOrigin | undefined | null, b: ReplOrigin | und
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
+  sendSigned(res, status, body, () => ({}));
+}
+
+function sendSigned(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  sign: (status: number, text: string) => Record<string, string>,
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...sign(status, text),
+  });
   res.end(text);
+}
+
+/** The nonce a signed request carried (the answer is bound to it). */
+export function requestNonce(headers: Record<string, string>): string | undefined {
+  return headers["x-scadalink-nonce"];
 }
 
 function parse<T>(body: string): T | null {

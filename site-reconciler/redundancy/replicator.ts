@@ -121,13 +121,26 @@ export class Replicator {
     const onStop = () => ac.abort();
     this.#abort.signal.addEventListener("abort", onStop, { once: true });
     try {
+      const signed = this.#o.auth.sign(method, path, text);
       const res = await fetch(new URL(path, this.#o.peer), {
         method,
-        headers: { ...this.#o.auth.sign(method, path, text), ...(text ? { "content-type": "application/json" } : {}) },
+        headers: { ...signed, ...(text ? { "content-type": "application/json" } : {}) },
         body: text || undefined,
         signal: ac.signal,
       });
-      return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+      const answer = await res.text();
+      // What is applied to the store must be the active's own answer to this request.
+      const verify = this.#o.auth.verifyAnswer;
+      const nonce = signed["x-scadalink-nonce"];
+      if (verify && (!nonce || !verify.call(this.#o.auth, nonce, res.status, res.headers, answer)))
+        throw new Error(`an answer not signed by the peer (HTTP ${res.status})`);
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(answer) as Record<string, unknown>;
+      } catch {
+        // Not JSON: the status says what happened.
+      }
+      return { status: res.status, body };
     } finally {
       clearTimeout(timer);
       this.#abort.signal.removeEventListener("abort", onStop);

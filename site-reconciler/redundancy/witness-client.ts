@@ -55,17 +55,20 @@ export class WitnessClient {
     const timeoutMs = this.#o.timeoutMs ?? 1_000;
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
+      const signed = this.#o.auth.sign(method, url.pathname + url.search, body);
       const res = await fetch(url, {
         method,
-        headers: {
-          "content-type": "application/json",
-          ...this.#o.auth.sign(method, url.pathname + url.search, body),
-        },
+        headers: { "content-type": "application/json", ...signed },
         body: method === "GET" ? undefined : body,
         signal: abort.signal,
       });
       const text = await res.text();
       if (!res.ok) return this.#fail(`HTTP ${res.status}`);
+      // A grant only counts from the witness itself, for this very request: no forged or replayed answer.
+      const nonce = signed["x-scadalink-nonce"];
+      const verify = this.#o.auth.verifyAnswer;
+      if (verify && (!nonce || !verify.call(this.#o.auth, nonce, res.status, res.headers, text)))
+        return this.#fail("an answer not signed by the witness");
       const value = JSON.parse(text) as unknown;
       this.lastError = null;
       return value;

@@ -19,6 +19,8 @@ const MAX_BODY = 16 * 1024;
 /** What the witness needs of peer-auth: who signed a request (the sender must be the node it asks for). */
 export interface WitnessAuth {
   check(method: string, path: string, headers: IncomingMessage["headers"], body: string): PeerAuthCheck;
+  /** Signs the answer to a verified request (bound to its nonce), so a grant cannot be forged or replayed. */
+  signAnswer?(requestNonce: string, status: number, body: string): Record<string, string>;
 }
 
 export interface WitnessServerOptions {
@@ -117,27 +119,32 @@ export class WitnessServer {
       this.#o.log.warn({ reason: auth.reason, route }, "witness request refused");
       return send(res, 401, { error: "not signed by a node of the pair" });
     }
+    const nonce = req.headers["x-scadalink-nonce"];
+    const answer = (r: ServerResponse, status: number, b: unknown) =>
+      send(r, status, b, (st, text) =>
+        typeof nonce === "string" ? (this.#o.auth.signAnswer?.(nonce, st, text) ?? {}) : {},
+      );
     const db = this.#db;
-    if (!db) return send(res, 503, { error: "the witness is stopping" });
+    if (!db) return answer(res, 503, { error: "the witness is stopping" });
     if (route === `POST ${LEASE_PATH}`) {
       const r = leaseRequest(body);
-      if (typeof r === "string") return send(res, 400, { error: r });
-      if (r.node !== auth.node) return send(res, 403, { error: "a node asks for a lease in its own name only" });
-      return send(res, 200, this.#lease(db, r.site, r));
+      if (typeof r === "string") return answer(res, 400, { error: r });
+      if (r.node !== auth.node) return answer(res, 403, { error: "a node asks for a lease in its own name only" });
+      return answer(res, 200, this.#lease(db, r.site, r));
     }
     if (route === `GET ${STATE_PATH}`) {
       const now = this.#now();
       const rows = db.prepare("SELECT * FROM leases ORDER BY site").all() as Row[];
-      const answer: WitnessStateAnswer = {
+      const state: WitnessStateAnswer = {
         now: iso(now),
         leases: rows.map((x) => {
           const held = leaseHeld(toLease(x), now);
           return { site: x.site, holder: held ? x.holder : null, epoch: x.epoch, expiresAt: iso(x.expires_at), held };
         }),
       };
-      return send(res, 200, answer);
+      return answer(res, 200, state);
     }
-    return send(res, 404, { error: "no such witness request" });
+    return answer(res, 404, { error: "no such witness request" });
   }
 
   #lease(db: Database.Database, site: string, req: LeaseRequest): WitnessLeaseAnswer {
@@ -215,9 +222,18 @@ function iso(ms: number): string {
   return new Date(Math.round(ms)).toISOString();
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  sign: (status: number, text: string) => Record<string, string> = () => ({}),
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...sign(status, text),
+  });
   res.end(text);
 }
 

@@ -111,3 +111,29 @@ describe("peer auth (HMAC-SHA256)", () => {
     expect(JSON.stringify(a.sign("POST", PATH, BODY))).not.toContain(SECRET.toString());
   });
 });
+
+describe("signed answers", () => {
+  const ANSWER = JSON.stringify({ node: "b", role: "active", epoch: 7 });
+
+  it("an answer signed by the peer for this request verifies", () => {
+    const { a, b } = pair();
+    const req = a.sign("POST", "/peer/v1/heartbeat", BODY);
+    const nonce = req[NONCE_HEADER]!;
+    const headers = new Headers(b.signAnswer(nonce, 200, ANSWER));
+    expect(a.verifyAnswer(nonce, 200, headers, ANSWER)).toBe(true);
+  });
+
+  it("refuses a tampered body, another status, another request's nonce (a replay), another secret, its own name", () => {
+    const { a, b } = pair();
+    const nonce = a.sign("POST", "/peer/v1/heartbeat", BODY)[NONCE_HEADER]!;
+    const headers = new Headers(b.signAnswer(nonce, 200, ANSWER));
+    expect(a.verifyAnswer(nonce, 200, headers, ANSWER.replace("7", "8"))).toBe(false);
+    expect(a.verifyAnswer(nonce, 409, headers, ANSWER)).toBe(false);
+    const other = a.sign("POST", "/peer/v1/heartbeat", BODY)[NONCE_HEADER]!;
+    expect(a.verifyAnswer(other, 200, headers, ANSWER)).toBe(false);
+    const stranger = pair({ secretB: Buffer.from("another-secret-altogether-000000") }).b;
+    expect(a.verifyAnswer(nonce, 200, new Headers(stranger.signAnswer(nonce, 200, ANSWER)), ANSWER)).toBe(false);
+    expect(a.verifyAnswer(nonce, 200, new Headers(a.signAnswer(nonce, 200, ANSWER)), ANSWER)).toBe(false);
+    expect(a.verifyAnswer(nonce, 200, new Headers(), ANSWER)).toBe(false);
+  });
+});

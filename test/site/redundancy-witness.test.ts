@@ -162,6 +162,52 @@ describe("witness client", () => {
     expect(client.lastError).toBe("no answer within 200 ms");
   });
 
+  it("takes no forged grant: an answer not signed by the witness for this request is no answer", async () => {
+    // Something on the network answering every lease request with a grant: unsigned, then signed with another
+    // secret, then a real witness's signed answer to an earlier request (replayed).
+    const real = await setUp();
+    const replayFrom = new HmacPeerAuth({ secret: SECRET, node: "witness" });
+    let mode: "unsigned" | "other-secret" | "replayed" = "unsigned";
+    const grant = JSON.stringify({
+      site: "plant-1",
+      granted: true,
+      holder: "a",
+      epoch: 99,
+      expiresAt: "2026-12-07T10:00:00.000Z",
+    });
+    const forged: Server = createServer((req, res) => {
+      req.resume();
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (mode === "other-secret")
+        Object.assign(
+          headers,
+          new HmacPeerAuth({ secret: Buffer.from("not-the-pair-secret-at-all-000"), node: "witness" }).signAnswer(
+            String(req.headers["x-scadalink-nonce"]),
+            200,
+            grant,
+          ),
+        );
+      if (mode === "replayed") Object.assign(headers, replayFrom.signAnswer("0".repeat(32), 200, grant));
+      res.writeHead(200, headers);
+      res.end(grant);
+    });
+    await new Promise<void>((r) => forged.listen(0, "127.0.0.1", () => r()));
+    cleanup.push(() => new Promise<void>((r) => forged.close(() => r())));
+    const client = new WitnessClient({
+      url: `http://127.0.0.1:${(forged.address() as AddressInfo).port}`,
+      site: "plant-1",
+      auth: new HmacPeerAuth({ secret: SECRET, node: "a" }),
+    });
+    for (const m of ["unsigned", "other-secret", "replayed"] as const) {
+      mode = m;
+      expect(await client.lease({ node: "a", epoch: 0, ttlMs: 5_000, mode: "acquire" }), m).toBe("unreachable");
+      expect(client.lastError).toBe("an answer not signed by the witness");
+    }
+    // The real witness's answers are signed for their request and taken.
+    const a = await real.a.lease({ node: "a", epoch: 0, ttlMs: 5_000, mode: "acquire" });
+    expect(a).toMatchObject({ granted: true, holder: "a" });
+  });
+
   it("says unreachable when the connection is refused", async () => {
     const { w, a } = await setUp();
     await w.stop();
