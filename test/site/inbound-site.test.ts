@@ -134,6 +134,8 @@ describe("scadalink site --inbound-port (built CLI)", () => {
     try {
       // The read API starts after the inbound API would have: once api.json is there, it was not started.
       await until("the site's read API", () => existsSync(join(state, "api.json")), 30_000);
+      // Started (and so stopping on SIGTERM, as below) once it says so.
+      await until("the site started", () => /site reconciler started/.test(site.output()), 30_000);
       expect(site.output()).not.toMatch(/inbound API/);
     } finally {
       site.child.kill("SIGTERM");
