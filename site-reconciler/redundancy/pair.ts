@@ -3,7 +3,8 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { PairNodeStatus } from "../../schemas/types.js";
 import type { Store } from "../store/store.js";
 import { Election, type ElectionAction } from "./election.js";
-import { HmacPeerAuth, NONCE_HEADER } from "./peer-auth.js";
+import { answerIsSigned } from "./json-http.js";
+import { HmacPeerAuth } from "./peer-auth.js";
 import { type NodeState, type PeerHeartbeat, PeerLinkServer, type PeerRole } from "./peer-link.js";
 import { ReplicationSink, ReplicationSource } from "./replication.js";
 import { Replicator } from "./replicator.js";
@@ -304,7 +305,7 @@ export class Pair {
       });
       const text = await res.text();
       // Only the peer's own answer to this heartbeat counts: a forged "I am active" could hold a takeover back.
-      if (!this.#auth.verifyAnswer(signed[NONCE_HEADER]!, res.status, res.headers, text)) {
+      if (!answerIsSigned(this.#auth, signed, res, text)) {
         this.#refused = 0;
         return;
       }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { answerSigner, readBody, sendJson } from "./json-http.js";
 import type { ReplChange, ReplicationSource, ReplOrigin, ReplSnapshot } from "./replication.js";
 
 /** How the peer link authenticates each request (peer-auth.ts: HMAC with the pair's shared secret). */
@@ -66,7 +67,7 @@ export class PeerLinkServer {
     this.#server = createServer((req, res) => {
       void this.#handle(req, res).catch((e) => {
         o.log.warn({ err: e instanceof Error ? e.message : String(e) }, "peer link request failed");
-        if (!res.headersSent) send(res, 500, { error: "internal error" });
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       });
     });
   }
@@ -86,16 +87,14 @@ export class PeerLinkServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    if (body === null) return send(res, 413, { error: "body too large" });
+    const body = await readBody(req, MAX_BODY);
+    if (body === null) return sendJson(res, 413, { error: "body too large" });
     const url = new URL(req.url ?? "/", "http://peer");
     if (!this.#o.auth.verify(req.method ?? "", url.pathname + url.search, req.headers, body))
-      return send(res, 401, { error: "not signed by the peer" });
+      return sendJson(res, 401, { error: "not signed by the peer" });
     // Everything answered to a signed request is signed back, bound to its nonce.
-    const nonce = req.headers["x-scadalink-nonce"];
-    const sign = (status: number, text: string) =>
-      typeof nonce === "string" ? (this.#o.auth.signAnswer?.(nonce, status, text) ?? {}) : {};
-    const answer = (r: ServerResponse, status: number, b: unknown) => sendSigned(r, status, b, sign);
+    const sign = answerSigner(req.headers, this.#o.auth);
+    const answer = (r: ServerResponse, status: number, b: unknown) => sendJson(r, status, b, sign);
     const me = this.#o.state();
     const route = `${req.method} ${url.pathname}`;
     if (route === "POST /peer/v1/heartbeat") {
@@ -150,45 +149,10 @@ export function sameOrigin(a: ReplOrigin | undefined | null, b: ReplOrigin | und
   return !!a && !!b && a.node === b.node && a.epoch === b.epoch;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  sendSigned(res, status, body, () => ({}));
-}
-
-function sendSigned(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  sign: (status: number, text: string) => Record<string, string>,
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    ...sign(status, text),
-  });
-  res.end(text);
-}
-
-/** The nonce a signed request carried (the answer is bound to it). */
-export function requestNonce(headers: Record<string, string>): string | undefined {
-  return headers["x-scadalink-nonce"];
-}
-
 function parse<T>(body: string): T | null {
   try {
     return JSON.parse(body) as T;
   } catch {
     return null;
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > MAX_BODY) return null;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

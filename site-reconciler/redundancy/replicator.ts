@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { answerIsSigned } from "./json-http.js";
 import type { ChangesAnswer, PeerAuth, SnapshotAnswer } from "./peer-link.js";
 import type { ReplicationSink } from "./replication.js";
 
@@ -130,9 +131,7 @@ export class Replicator {
       });
       const answer = await res.text();
       // What is applied to the store must be the active's own answer to this request.
-      const verify = this.#o.auth.verifyAnswer;
-      const nonce = signed["x-scadalink-nonce"];
-      if (verify && (!nonce || !verify.call(this.#o.auth, nonce, res.status, res.headers, answer)))
+      if (!answerIsSigned(this.#o.auth, signed, res, answer))
         throw new Error(`an answer not signed by the peer (HTTP ${res.status})`);
       let body: Record<string, unknown> = {};
       try {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { answerIsSigned } from "./json-http.js";
 import type { LeaseRequest } from "./lease.js";
 import type { PeerAuth } from "./peer-link.js";
 import { LEASE_PATH, STATE_PATH, type WitnessLeaseAnswer, type WitnessStateAnswer } from "./witness.js";
@@ -65,10 +66,7 @@ export class WitnessClient {
       const text = await res.text();
       if (!res.ok) return this.#fail(`HTTP ${res.status}`);
       // A grant only counts from the witness itself, for this very request: no forged or replayed answer.
-      const nonce = signed["x-scadalink-nonce"];
-      const verify = this.#o.auth.verifyAnswer;
-      if (verify && (!nonce || !verify.call(this.#o.auth, nonce, res.status, res.headers, text)))
-        return this.#fail("an answer not signed by the witness");
+      if (!answerIsSigned(this.#o.auth, signed, res, text)) return this.#fail("an answer not signed by the witness");
       const value = JSON.parse(text) as unknown;
       this.lastError = null;
       return value;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
 import type { Logger } from "pino";
+import { answerSigner, readBody, sendJson } from "./json-http.js";
 import { decideLease, type LeaseRequest, type LeaseRow, leaseHeld } from "./lease.js";
 import { NODE_NAME, type PeerAuthCheck } from "./peer-auth.js";
 
@@ -78,7 +79,7 @@ export class WitnessServer {
     this.#server = createServer((req, res) => {
       void this.#handle(req, res).catch((e) => {
         o.log.warn({ err: e instanceof Error ? e.message : String(e) }, "witness request failed");
-        if (!res.headersSent) send(res, 500, { error: "internal error" });
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       });
     });
   }
@@ -108,22 +109,19 @@ export class WitnessServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    if (body === null) return send(res, 413, { error: "body too large" });
+    const body = await readBody(req, MAX_BODY);
+    if (body === null) return sendJson(res, 413, { error: "body too large" });
     const url = new URL(req.url ?? "/", "http://witness");
     const route = `${req.method} ${url.pathname}`;
     // Liveness for monitoring, without the secret: it says nothing of the leases.
-    if (route === "GET /healthz") return send(res, 200, { ok: true });
+    if (route === "GET /healthz") return sendJson(res, 200, { ok: true });
     const auth = this.#o.auth.check(req.method ?? "", url.pathname + url.search, req.headers, body);
     if (!auth.ok) {
       this.#o.log.warn({ reason: auth.reason, route }, "witness request refused");
-      return send(res, 401, { error: "not signed by a node of the pair" });
+      return sendJson(res, 401, { error: "not signed by a node of the pair" });
     }
-    const nonce = req.headers["x-scadalink-nonce"];
-    const answer = (r: ServerResponse, status: number, b: unknown) =>
-      send(r, status, b, (st, text) =>
-        typeof nonce === "string" ? (this.#o.auth.signAnswer?.(nonce, st, text) ?? {}) : {},
-      );
+    const sign = answerSigner(req.headers, this.#o.auth);
+    const answer = (r: ServerResponse, status: number, b: unknown) => sendJson(r, status, b, sign);
     const db = this.#db;
     if (!db) return answer(res, 503, { error: "the witness is stopping" });
     if (route === `POST ${LEASE_PATH}`) {
@@ -220,30 +218,4 @@ function leaseRequest(body: string): (LeaseRequest & { site: string }) | string 
 
 function iso(ms: number): string {
   return new Date(Math.round(ms)).toISOString();
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  sign: (status: number, text: string) => Record<string, string> = () => ({}),
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    ...sign(status, text),
-  });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > MAX_BODY) return null;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

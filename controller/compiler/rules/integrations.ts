@@ -7,7 +7,7 @@ import { type Doc, INTEGRATION_KINDS, type IntegrationKind } from "../model.js";
 import type { RepoIndex } from "../repo-index.js";
 import { didYouMean } from "../text.js";
 import { Namespace } from "./names.js";
-import { KIND_WORDS } from "./scripts.js";
+import { INTEGRATION_CALLS, type IntegrationRule, KIND_WORDS } from "./scripts.js";
 
 /**
  * The cross-document checks of the integration documents (section 8.1): a Site's integrations list, external
@@ -27,18 +27,10 @@ export function checkIntegrations(
   checkSiteReach(index, template, report);
 }
 
-const CALL_KIND: Record<string, { kind: IntegrationKind; rule: RuleForKind }> = {
-  "externalSystem.call": { kind: "ExternalSystem", rule: "unknown-external-system" },
-  "externalSystem.cachedCall": { kind: "ExternalSystem", rule: "unknown-external-system" },
-  notify: { kind: "NotificationList", rule: "unknown-notification-list" },
-  "database.query": { kind: "DatabaseConnection", rule: "unknown-database-connection" },
-  "database.cachedWrite": { kind: "DatabaseConnection", rule: "unknown-database-connection" },
-};
-type RuleForKind = "unknown-external-system" | "unknown-notification-list" | "unknown-database-connection";
 interface Reach {
   name: string;
   kind: IntegrationKind;
-  rule: RuleForKind;
+  rule: IntegrationRule;
   script: string;
 }
 
@@ -59,7 +51,7 @@ function reachOf(flat: FlatTemplate): Reach[] {
     if (m.trigger.type === "expression") facts.push(analyzeCode(m.trigger.expression, [], true));
     for (const f of facts)
       for (const call of f.calls) {
-        const k = CALL_KIND[call.fn];
+        const k = INTEGRATION_CALLS[call.fn];
         if (k && call.target !== undefined && !out.has(call.target))
           out.set(call.target, { name: call.target, ...k, script: m.path });
       }

@@ -149,14 +149,14 @@ export function checkScript(c: ScriptCheck, report: Report): string[] {
 }
 
 /** What each integration call's first argument names, and the rule for a name that is not one. */
-const INTEGRATION_CALLS: Partial<Record<ApiCall["fn"], { kind: IntegrationKind; rule: IntegrationRule }>> = {
+export const INTEGRATION_CALLS: Partial<Record<ApiCall["fn"], { kind: IntegrationKind; rule: IntegrationRule }>> = {
   "externalSystem.call": { kind: "ExternalSystem", rule: "unknown-external-system" },
   "externalSystem.cachedCall": { kind: "ExternalSystem", rule: "unknown-external-system" },
   notify: { kind: "NotificationList", rule: "unknown-notification-list" },
   "database.query": { kind: "DatabaseConnection", rule: "unknown-database-connection" },
   "database.cachedWrite": { kind: "DatabaseConnection", rule: "unknown-database-connection" },
 };
-type IntegrationRule = "unknown-external-system" | "unknown-notification-list" | "unknown-database-connection";
+export type IntegrationRule = "unknown-external-system" | "unknown-notification-list" | "unknown-database-connection";
 
 export const KIND_WORDS: Record<IntegrationKind, string> = {
   ExternalSystem: "external system",
