@@ -7,7 +7,7 @@ import { InstancePages } from "../../dashboard/instance.js";
 import { type Dashboard, isLoopback, startDashboard } from "../../dashboard/server.js";
 import { readFleet } from "../../dashboard/source.js";
 import { signingKeyFile } from "../keys.js";
-import { positive } from "../options.js";
+import { portOption, positive } from "../options.js";
 import { defaultStateDir } from "../repo-access.js";
 import { stopOnSignal } from "../signals.js";
 import { uiToken } from "./dashboard.js";
@@ -101,11 +101,9 @@ export async function controllerCommand(o: ControllerOptions, env: NodeJS.Proces
 }
 
 function uiOptions(o: ControllerOptions, env: NodeJS.ProcessEnv) {
-  const port = Number(o.uiPort);
-  if (o.uiPort!.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--ui-port ${o.uiPort}: a port (0-65535)`);
+  const listen = portOption(o.uiPort!, "--ui-port");
   const token = uiToken(o, env);
   if (!isLoopback(o.uiHost) && token === undefined)
     throw new UsageError(`--ui-host ${o.uiHost} is not loopback: give --ui-token-secret NAME`);
-  return { port, token, heartbeatMs: positive(o.heartbeatInterval, "--heartbeat-interval") * 1000 };
+  return { port: listen, token, heartbeatMs: positive(o.heartbeatInterval, "--heartbeat-interval") * 1000 };
 }

@@ -1,11 +1,8 @@
-import { isIP } from "node:net";
-import { resolve } from "node:path";
 import pino from "pino";
 import { InstancePages } from "../../dashboard/instance.js";
 import { DashboardAuthError, isLoopback, startDashboard } from "../../dashboard/server.js";
 import { readFleet } from "../../dashboard/source.js";
-import { secretLookup } from "../../site-reconciler/secrets.js";
-import { positive } from "../options.js";
+import { bindAddress, namedSecret, portOption, positive } from "../options.js";
 import { openRepo } from "../repo-access.js";
 import { stopOnSignal } from "../signals.js";
 import { UsageError } from "./validate.js";
@@ -25,11 +22,8 @@ export interface DashboardOptions {
 
 /** `scadalink dashboard`: the fleet dashboard (SPEC 11) from a config repo's deploy and status branches. */
 export async function dashboardCommand(o: DashboardOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const port = Number(o.uiPort);
-  if (o.uiPort.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--ui-port ${o.uiPort}: a port (0-65535)`);
-  if (isIP(o.uiHost) === 0 && o.uiHost !== "localhost")
-    throw new UsageError(`--ui-host ${o.uiHost}: an IP address to bind (127.0.0.1, 0.0.0.0, 10.0.0.5…) or localhost`);
+  const listen = portOption(o.uiPort, "--ui-port");
+  bindAddress(o.uiHost, "--ui-host");
   const token = uiToken(o, env);
   if (!isLoopback(o.uiHost) && token === undefined)
     throw new UsageError(
@@ -44,7 +38,7 @@ export async function dashboardCommand(o: DashboardOptions, env: NodeJS.ProcessE
     dashboard = await startDashboard({
       read: (now) => readFleet(repo, { heartbeatMs, now }),
       instances: new InstancePages(repo),
-      port,
+      port: listen,
       host: o.uiHost,
       token,
       allowedHosts: o.uiAllowedHost,
@@ -70,12 +64,5 @@ export function uiToken(
 ): string | undefined {
   const name = o.uiTokenSecret;
   if (name === undefined) return undefined;
-  const value = secretLookup(env, o.secretsDir ? resolve(o.secretsDir) : undefined)(name);
-  if (value === undefined)
-    throw new UsageError(
-      `--ui-token-secret ${name}: no such secret (SCADALINK_SECRET_${name}, or the file ${name} in --secrets-dir)`,
-    );
-  if (Buffer.byteLength(value) < 16)
-    throw new UsageError(`--ui-token-secret ${name}: the token needs at least 16 bytes`);
-  return value;
+  return namedSecret(name, "--ui-token-secret", { secretsDir: o.secretsDir, env, minBytes: 16, what: "token" });
 }

@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import pino from "pino";
 import { isBranchName } from "../../controller/contract/branches.js";
@@ -18,10 +17,9 @@ import { alive, StateDirLockedError } from "../../site-reconciler/lock.js";
 import { DB_FILE, packageRuntime, Reconciler } from "../../site-reconciler/reconciler.js";
 import { type PairConfig, PeerListenError } from "../../site-reconciler/redundancy/pair.js";
 import { MIN_SECRET_BYTES, NODE_NAME } from "../../site-reconciler/redundancy/peer-auth.js";
-import { secretLookup } from "../../site-reconciler/secrets.js";
 import { type EventQuery, Store } from "../../site-reconciler/store/store.js";
 import { trustedKeysFile } from "../keys.js";
-import { positive, whole } from "../options.js";
+import { bindAddress, namedSecret, portOption, positive, whole } from "../options.js";
 import { palette } from "../output/color.js";
 import { printable } from "../output/printable.js";
 import { stopOnSignal } from "../signals.js";
@@ -152,7 +150,7 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
           events: (q) => reconciler.store.events(q),
           nodes: () => reconciler.pairNodes,
         }),
-        port: uiPortOf(o.uiPort),
+        port: portOption(o.uiPort, "--ui-port"),
         host: o.uiHost,
         token: uiToken(o, env),
         allowedHosts: o.uiAllowedHost,
@@ -174,13 +172,6 @@ export async function siteCommand(o: SiteOptions, env: NodeJS.ProcessEnv = proce
     await reconciler.stop();
   });
   return 0;
-}
-
-function uiPortOf(value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new UsageError(`--ui-port ${value}: a port (0-65535)`);
-  return n;
 }
 
 function apiPort(value: string): number | undefined {
@@ -226,28 +217,21 @@ export function pairOptions(
   };
   const peer = url("--peer", o.peer!);
   const witness = o.witness === undefined ? undefined : url("--witness", o.witness);
-  const port = Number(o.peerPort);
-  if (o.peerPort!.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--peer-port ${o.peerPort}: a port (0-65535)`);
-  const host = o.peerHost ?? "127.0.0.1";
-  if (isIP(host) === 0 && host !== "localhost")
-    throw new UsageError(`--peer-host ${host}: an IP address to bind (127.0.0.1, 0.0.0.0, ::, 10.0.0.5…) or localhost`);
-  const name = o.peerSecret!;
-  const secret = secretLookup(env, o.secretsDir ? resolve(o.secretsDir) : undefined)(name);
-  // Only the name is ever shown.
-  if (secret === undefined)
-    throw new UsageError(
-      `--peer-secret ${name}: no such secret (SCADALINK_SECRET_${name}, or the file ${name} in --secrets-dir)`,
-    );
-  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
-    throw new UsageError(`--peer-secret ${name}: the secret needs at least ${MIN_SECRET_BYTES} bytes`);
+  const listen = portOption(o.peerPort!, "--peer-port");
+  const host = bindAddress(o.peerHost ?? "127.0.0.1", "--peer-host");
+  const secret = namedSecret(o.peerSecret!, "--peer-secret", {
+    secretsDir: o.secretsDir,
+    env,
+    minBytes: MIN_SECRET_BYTES,
+    what: "secret",
+  });
   const failover = positive(o.failoverSeconds ?? "10", "--failover-seconds");
   if (failover < 2)
     throw new UsageError(`--failover-seconds ${o.failoverSeconds}: at least 2 (a lease is renewed every second)`);
   return {
     node: o.node!,
     peer,
-    port,
+    port: listen,
     host,
     secret: Buffer.from(secret, "utf8"),
     witness,
@@ -260,16 +244,9 @@ export function pairOptions(
 export function inboundOptions(
   o: Pick<SiteOptions, "inboundPort" | "inboundHost">,
 ): { inboundPort: number; inboundHost: string } | undefined {
-  const host = o.inboundHost ?? "127.0.0.1";
-  if (isIP(host) === 0 && host !== "localhost")
-    throw new UsageError(
-      `--inbound-host ${host}: an IP address to bind (127.0.0.1, 0.0.0.0, ::, 10.0.0.5…) or localhost`,
-    );
+  const host = bindAddress(o.inboundHost ?? "127.0.0.1", "--inbound-host");
   if (o.inboundPort === undefined || o.inboundPort === "off") return undefined;
-  const n = Number(o.inboundPort);
-  if (o.inboundPort.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new UsageError(`--inbound-port ${o.inboundPort}: a port (0-65535) or off`);
-  return { inboundPort: n, inboundHost: host };
+  return { inboundPort: portOption(o.inboundPort, "--inbound-port", true), inboundHost: host };
 }
 
 export interface SiteInspectOptions {

@@ -1,9 +1,8 @@
-import { isIP } from "node:net";
 import { resolve } from "node:path";
 import pino from "pino";
 import { HmacPeerAuth, MIN_SECRET_BYTES } from "../../site-reconciler/redundancy/peer-auth.js";
 import { WitnessServer } from "../../site-reconciler/redundancy/witness.js";
-import { secretLookup } from "../../site-reconciler/secrets.js";
+import { bindAddress, namedSecret, portOption } from "../options.js";
 import { stopOnSignal } from "../signals.js";
 import { UsageError } from "./validate.js";
 
@@ -27,24 +26,18 @@ export async function witnessCommand(o: WitnessOptions, env: NodeJS.ProcessEnv =
     ["--state-dir (or SCADALINK_STATE_DIR)", o.stateDir],
   ] as const)
     if (!value) throw new UsageError(`${flag} is required`);
-  const port = Number(o.port);
-  if (o.port!.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--port ${o.port}: a port (0-65535)`);
-  if (isIP(o.host) === 0 && o.host !== "localhost")
-    throw new UsageError(`--host ${o.host}: an IP address to bind (127.0.0.1, 0.0.0.0, ::, 10.0.0.5…) or localhost`);
-  const name = o.peerSecret!;
-  const secret = secretLookup(env, o.secretsDir ? resolve(o.secretsDir) : undefined)(name);
-  // Only the name is ever shown.
-  if (secret === undefined)
-    throw new UsageError(
-      `--peer-secret ${name}: no such secret (SCADALINK_SECRET_${name}, or the file ${name} in --secrets-dir)`,
-    );
-  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
-    throw new UsageError(`--peer-secret ${name}: the secret needs at least ${MIN_SECRET_BYTES} bytes`);
+  const listen = portOption(o.port!, "--port");
+  bindAddress(o.host, "--host");
+  const secret = namedSecret(o.peerSecret!, "--peer-secret", {
+    secretsDir: o.secretsDir,
+    env,
+    minBytes: MIN_SECRET_BYTES,
+    what: "secret",
+  });
   const log = pino({ level: o.logLevel, base: { component: "witness" } });
   const server = new WitnessServer({
     host: o.host,
-    port,
+    port: listen,
     stateDir: resolve(o.stateDir!),
     auth: new HmacPeerAuth({ secret: Buffer.from(secret, "utf8"), node: WITNESS_NODE }),
     log,
