@@ -5,6 +5,7 @@ import { type Change, diffPackages } from "../controller/plan/diff.js";
 import { type ProvenanceSection, provenance } from "../controller/plan/provenance.js";
 import { GitSource } from "../controller/sources/git-tree.js";
 import type { DeploymentPackage } from "../schemas/types.js";
+import { branchHead } from "./source.js";
 
 /** A revision of an instance as the deploy branch released it. */
 export interface Revision {
@@ -66,8 +67,7 @@ export class InstancePages {
     o: { from?: string; to?: string } = {},
   ): Promise<InstanceDetail | undefined> {
     const repo = this.#repo;
-    const head = async (branch: string) =>
-      (await repo.resolve(`refs/remotes/origin/${branch}`)) ?? (await repo.resolve(`refs/heads/${branch}`)) ?? null;
+    const head = (branch: string) => branchHead(repo, branch);
     const main = await head(DEFAULT_MAIN_BRANCH);
     let compile = this.#compiled?.main === main ? this.#compiled.compile : undefined;
     if (main && !compile) {

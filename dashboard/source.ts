@@ -6,6 +6,11 @@ import { GitSource } from "../controller/sources/git-tree.js";
 import type { ExecutionRecord, SiteStatus } from "../schemas/types.js";
 import type { FleetInputs } from "./model.js";
 
+/** A branch's head as the clone knows it: origin's copy when there is one, else the local branch; null: none. */
+export async function branchHead(repo: Repo, branch: string): Promise<string | null> {
+  return (await repo.resolve(`refs/remotes/origin/${branch}`)) ?? (await repo.resolve(`refs/heads/${branch}`)) ?? null;
+}
+
 /** The branch heads a view was read from: when none moved, the view's inputs are the same. */
 export interface Heads {
   main: string | null;
@@ -22,8 +27,7 @@ export async function readFleet(
   o: { heartbeatMs: number; now?: number; fetch?: boolean },
 ): Promise<{ inputs: FleetInputs; heads: Heads }> {
   if (o.fetch !== false) await repo.fetch();
-  const head = async (branch: string) =>
-    (await repo.resolve(`refs/remotes/origin/${branch}`)) ?? (await repo.resolve(`refs/heads/${branch}`)) ?? null;
+  const head = (branch: string) => branchHead(repo, branch);
   const main = await head(DEFAULT_MAIN_BRANCH);
   // Only scadalink.yaml is read from main: the branch names; the fleet itself is on the deploy and status branches.
   let deployBranch = DEFAULT_DEPLOY_BRANCH;

@@ -5,6 +5,7 @@ import {
 } from "../../controller/contract/branches.js";
 import { StatusReader } from "../../controller/deploy/records.js";
 import { GitSource } from "../../controller/sources/git-tree.js";
+import { siteBacklog } from "../../dashboard/model.js";
 import type { SiteStatus } from "../../schemas/types.js";
 import { palette } from "../output/color.js";
 import { printable } from "../output/printable.js";
@@ -138,24 +139,8 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
   return 0;
 }
 
-/**
- * A site's store-and-forward backlog from its status.json: totals, the oldest queued message, targets held, and
- * health.storeAndForward as reported; null when the site reports none.
- */
+/** A site's store-and-forward backlog (totals, oldest queued, targets held) and its targets as reported. */
 function backlog(status: SiteStatus | undefined) {
-  const targets = status?.health.storeAndForward;
-  if (!targets) return null;
-  let queued = 0;
-  let parked = 0;
-  let held = 0;
-  let oldestQueuedAt: string | null = null;
-  for (const t of Object.values(targets)) {
-    if (!t) continue;
-    queued += t.queued;
-    parked += t.parked;
-    if (!t.configured) held++;
-    if (t.oldestQueuedAt && (oldestQueuedAt === null || t.oldestQueuedAt < oldestQueuedAt))
-      oldestQueuedAt = t.oldestQueuedAt;
-  }
-  return { queued, parked, oldestQueuedAt, held, targets };
+  const totals = siteBacklog(status);
+  return totals ? { ...totals, targets: status!.health.storeAndForward! } : null;
 }
