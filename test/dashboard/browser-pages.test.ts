@@ -8,7 +8,7 @@ import { type Dashboard, startDashboard } from "../../dashboard/server.js";
 import { readFleet } from "../../dashboard/source.js";
 import { BASE } from "../helpers/base-repo.js";
 import { launchBrowser, openPage, screenshot, seriousViolations } from "../helpers/browser.js";
-import { BIN, localRepo, scadalink, spawnScadalink, tempDir } from "../helpers/cli.js";
+import { BIN, localRepo, runningScadalink, scadalink, tempDir } from "../helpers/cli.js";
 import { type Plc, startPlc } from "../helpers/plc.js";
 import { y } from "../helpers/repo.js";
 import { siteYaml, until } from "../site/runtime-helpers.js";
@@ -156,7 +156,7 @@ describe("the dashboard's pages in a real browser", () => {
         "kind: Instance\nname: T1\nsite: plant-north\narea: Line1\ntemplate: Tank\nconnection: plc\n",
     });
     expect(scadalink(["controller", "--repo", r.dir, "--once", "--log-level", "error"]).code).toBe(0);
-    const child = spawnScadalink(
+    const { child, exited, output } = runningScadalink(
       [
         "site",
         "--site",
@@ -172,13 +172,8 @@ describe("the dashboard's pages in a real browser", () => {
       ],
       { SCADALINK_POLL_INTERVAL: "1" },
     );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    const exited = new Promise((res) => child.on("exit", res));
     try {
-      const url = await until("the site's UI", () => /"ui":"(http:[^"]+)"/.exec(out)?.[1], 30_000);
+      const url = await until("the site's UI", () => /"ui":"(http:[^"]+)"/.exec(output())?.[1], 30_000);
       const page = await openPage(await browser.newContext(), url);
       const value = page.locator('tr[data-attribute="T1/Level"] td.value');
       await expect.poll(() => value.innerText(), { timeout: 20_000 }).toBe("12.5");

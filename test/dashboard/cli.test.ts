@@ -1,22 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { BASE } from "../helpers/base-repo.js";
-import { localRepo, scadalink, spawnScadalink } from "../helpers/cli.js";
+import { localRepo, runningScadalink, scadalink } from "../helpers/cli.js";
 import { until } from "../site/runtime-helpers.js";
 
 // The dashboard through the built CLI: `scadalink dashboard --repo` and `scadalink controller --ui-port`, against a
 // local config repo the controller deployed.
 
 function serve(args: string[], url: RegExp, env: NodeJS.ProcessEnv = {}) {
-  const child = spawnScadalink(args, env);
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
-  return { child, exited, output: () => out, url: () => url.exec(out)?.[1] };
+  const p = runningScadalink(args, env);
+  return { ...p, url: () => url.exec(p.output())?.[1] };
 }
 
 describe("scadalink dashboard and controller --ui-port (built CLI)", () => {

@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localRepo, scadalink, spawnScadalink, tempDir } from "../helpers/cli.js";
+import { localRepo, runningScadalink, scadalink, tempDir } from "../helpers/cli.js";
 import { type Plc, startPlc } from "../helpers/plc.js";
 import { y } from "../helpers/repo.js";
 import { siteYaml, until } from "../site/runtime-helpers.js";
@@ -66,7 +66,7 @@ describe("scadalink site --ui-port (built CLI)", () => {
   it("serves the site's live values, alarms and events, and pushes them as they change", async () => {
     const r = repo();
     expect(scadalink(["controller", "--repo", r.dir, "--once", "--log-level", "error"]).code).toBe(0);
-    const child = spawnScadalink(
+    const { child, exited, output } = runningScadalink(
       [
         "site",
         "--site",
@@ -82,16 +82,8 @@ describe("scadalink site --ui-port (built CLI)", () => {
       ],
       { SCADALINK_POLL_INTERVAL: "1" },
     );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
     try {
-      const url = await until("the site's UI URL", () => /"ui":"(http:[^"]+)"/.exec(out)?.[1], 30_000);
+      const url = await until("the site's UI URL", () => /"ui":"(http:[^"]+)"/.exec(output())?.[1], 30_000);
       const port = Number(new URL(url).port);
       await until(
         "T1's level on the page",

@@ -1,5 +1,6 @@
 import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll } from "vitest";
@@ -42,6 +43,29 @@ export function spawnScadalink(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...RELEASE_ENV, NO_COLOR: "1", SCADALINK_CACHE_DIR: cacheDir(), ...env },
   });
+}
+
+/** A long-running scadalink process with its stdout and stderr collected together, and its exit code. */
+export function runningScadalink(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawnScadalink(args, env);
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  child.stderr.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+  return { child, exited, output: () => out };
+}
+
+/** A loopback port nothing listens on now. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((res) => s.listen(0, "127.0.0.1", () => res()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((res) => s.close(() => res()));
+  return port;
 }
 
 const dirs: string[] = [];

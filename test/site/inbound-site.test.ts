@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { localRepo, scadalink, spawnScadalink, tempDir } from "../helpers/cli.js";
+import { freePort, localRepo, runningScadalink, scadalink, tempDir } from "../helpers/cli.js";
 import { y } from "../helpers/repo.js";
 import { until } from "./runtime-helpers.js";
 
@@ -10,15 +9,6 @@ import { until } from "./runtime-helpers.js";
 // caller with a key and refuses one without, never logs a key, and is not there without the flag.
 
 const KEY = "inbound-CANARY-2f9a61";
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, "127.0.0.1", () => res()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-}
 
 function repo() {
   return localRepo({
@@ -52,16 +42,7 @@ function repo() {
 }
 
 function startSite(args: string[]) {
-  const child = spawnScadalink(args, { SCADALINK_SECRET_MES_INBOUND_KEY: KEY, SCADALINK_POLL_INTERVAL: "1" });
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
-  return { child, exited, output: () => out };
+  return runningScadalink(args, { SCADALINK_SECRET_MES_INBOUND_KEY: KEY, SCADALINK_POLL_INTERVAL: "1" });
 }
 
 const call = (port: number, key: string | undefined, body: unknown) =>

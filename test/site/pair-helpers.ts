@@ -1,21 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { spawnScadalink, tempDir } from "../helpers/cli.js";
+import { freePort, spawnScadalink, tempDir } from "../helpers/cli.js";
 
 // Two `scadalink site` nodes of one site pair, run as the built CLI (docs/redundancy.md).
 
 export const PAIR_SECRET = "pair-secret-CANARY-7f3e9a1c0b";
-
-/** A loopback port nothing listens on now. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, "127.0.0.1", () => res()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-}
 
 export interface PairNode {
   name: string;
