@@ -149,7 +149,7 @@ ${nodes}
 ${backlog}
 ${parked}
 <h2>Instances</h2>
-<table class="fleet"><thead><tr><th scope="col">site</th><th scope="col">instance</th><th scope="col">desired</th><th scope="col">applied</th><th scope="col">state</th><th scope="col">result</th><th scope="col">alarms</th></tr></thead><tbody>
+<table class="fleet">${FLEET_HEAD}<tbody>
 ${s.instances.map((i) => instanceRow(s, i)).join("\n")}
 </tbody></table>`;
 }
